@@ -1,0 +1,108 @@
+"""The application factory: wires the store, the analyser, the pipeline, delivery and the channels."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.nlp_setup import build_analyzer
+from bot.pipeline import Pipeline
+from bot.ratelimit import RateLimiter
+from bot.telegram_channel import TelegramChannel
+from bot.web import create_web_app
+from crm.db import Database
+from crm.migrate import upgrade
+from crm.models import RoomType
+from handlers.i18n import Catalog
+from nlp import Analyzer
+
+log = logging.getLogger(__name__)
+
+
+async def sync_room_types(session: AsyncSession, settings: Settings) -> None:
+    """Mirror the configured room types into the store (bookings reference them)."""
+    for room in settings.room_types:
+        row = await session.get(RoomType, room.code)
+        if row is None:
+            row = RoomType(code=room.code, name_zh=room.names.zh, name_en=room.names.en,
+                           capacity=room.capacity, rate=room.rate, inventory=room.inventory)
+            session.add(row)
+        else:
+            row.name_zh, row.name_en = room.names.zh, room.names.en
+            row.capacity, row.rate, row.inventory = room.capacity, room.rate, room.inventory
+
+
+@dataclass
+class Concierge:
+    """Everything one process runs. ``start``/``stop`` are symmetrical and safe to call from tests."""
+
+    settings: Settings
+    analyzer: Analyzer | None = None  # built from the settings unless given (tests share one)
+    db: Database = field(init=False)
+    pipeline: Pipeline = field(init=False)
+    deliverer: Deliverer = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    telegram: TelegramChannel | None = field(init=False, default=None)
+    web_app: web.Application = field(init=False)
+    _runner: web.AppRunner | None = field(init=False, default=None)
+    port: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        started = time.perf_counter()
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(self.settings.database_url)
+        self.analyzer = self.analyzer or build_analyzer(self.settings)
+        self.pipeline = Pipeline(self.settings, self.db, self.analyzer, Catalog())
+        self.deliverer = Deliverer(self.db)
+        self.pipeline.on_outbox = self.deliverer.wake
+        telegram = self.settings.telegram
+        self.limiter = RateLimiter(telegram.rate_limit_per_second, telegram.rate_limit_per_chat_seconds)
+        self.web_app = create_web_app(self.pipeline)
+        if telegram.enabled:
+            self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
+            if self.telegram.uses_webhook:
+                self.telegram.add_routes(self.web_app)
+        log.info("components ready in %.2fs", time.perf_counter() - started)
+
+    async def prepare_store(self) -> None:
+        await upgrade(self.db)
+        async with self.db.write() as session:
+            await sync_room_types(session, self.settings)
+
+    async def start(self, *, serve_http: bool = True) -> None:
+        await self.prepare_store()
+        if serve_http:
+            self._runner = web.AppRunner(self.web_app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
+            await site.start()
+            server = site._server  # aiohttp exposes the bound socket only here
+            sockets = getattr(server, "sockets", None) or []
+            self.port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
+            log.info("web chat on http://%s:%s/", self.settings.http.host, self.port)
+        await self.deliverer.start()
+        if self.telegram is not None:
+            await self.telegram.start()
+            log.info("Telegram channel started (%s)", "webhook" if self.telegram.uses_webhook else "long polling")
+
+    async def stop(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.stop()
+        await self.deliverer.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.db.dispose()
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()

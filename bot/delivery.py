@@ -1,0 +1,111 @@
+"""Drains the outbox: claims due rows, sends them through the channel's sender, records the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from crm import outbox
+from crm.db import Database
+from crm.models import Outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SendError(Exception):
+    """A failed send. ``retry`` False means never retry (chat blocked us, bad request)."""
+
+    reason: str
+    retry: bool = True
+    outcome_unknown: bool = False  # timed out after the request left: it may have been delivered
+
+
+Sender = Callable[[Outbox], Awaitable[str | None]]
+HELD = "held"  # a sender returns this when the row has nowhere to go yet (e.g. no staff chat configured)
+
+
+class Deliverer:
+    """One loop per process; per-chat order kept, chats delivered concurrently under the limiter."""
+
+    def __init__(self, db: Database, *, batch: int = 200, idle_seconds: float = 1.0) -> None:
+        self.db = db
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self._senders: dict[str, Sender] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def register(self, channel: str, sender: Sender) -> None:
+        self._senders[channel] = sender
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        await outbox.recover_expired_leases(self.db)
+        self._task = asyncio.create_task(self._run(), name="outbox-delivery")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                sent = await self.drain_once()
+            except Exception:  # keep delivering after a database hiccup
+                log.exception("outbox delivery round failed")
+                sent = 0
+            if sent == 0 and not self._stopping:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """Send one batch of due rows; returns how many rows were handled."""
+        channels = tuple(self._senders)
+        if not channels:
+            return 0
+        rows = await outbox.claim_due(self.db, limit=self.batch, channels=channels)
+        by_chat: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
+        for row in rows:
+            by_chat[(row.channel, row.chat_id or "")].append(row)
+        await asyncio.gather(*(self._send_chat(chat_rows) for chat_rows in by_chat.values()))
+        return len(rows)
+
+    async def _send_chat(self, rows: list[Outbox]) -> None:
+        for row in rows:
+            await self._send_one(row)
+
+    async def _send_one(self, row: Outbox) -> None:
+        assert row.id is not None
+        sender = self._senders[row.channel]
+        try:
+            external_id = await sender(row)
+        except SendError as error:
+            if error.outcome_unknown and row.kind == "campaign":
+                await outbox.mark(self.db, row.id, "unknown", error.reason)
+            elif not error.retry:
+                await outbox.mark(self.db, row.id, "failed", error.reason)
+            else:
+                delay = timedelta(seconds=min(300, 2 ** row.attempts))
+                await outbox.mark_retry(self.db, row, error.reason, delay)
+            return
+        except Exception as exc:  # a sender bug: keep the row for a later attempt
+            log.exception("sender for %s raised", row.channel)
+            await outbox.mark_retry(self.db, row, f"{type(exc).__name__}: {exc}", timedelta(seconds=30))
+            return
+        if external_id == HELD:
+            await outbox.mark(self.db, row.id, "held", "no channel configured")
+        else:
+            await outbox.mark_sent(self.db, row.id, external_id)

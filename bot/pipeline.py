@@ -1,0 +1,269 @@
+"""The one pipeline every channel goes through.
+
+receive → commit to the inbox (unique per channel update) → identify the guest → log inbound → analyse →
+route → handler → persist replies and effects in the same transaction that marks the update done →
+deliver. Processing and "done" commit together, so an update is processed at most once; the inbox row
+is committed before the channel confirms the update, so it is answered at least once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from bot.config import Settings
+from crm import inbox
+from crm.conversation import load_state, touch
+from crm.db import Database
+from crm.guests import identify_guest
+from crm.messages import log_message, summarise_analysis
+from crm.models import Guest, InboxUpdate, Message, Outbox
+from crm.outbox import enqueue
+from crm.types import utcnow
+from handlers.context import Turn
+from handlers.i18n import Catalog, normalize_locale
+from handlers.router import handle
+from handlers.types import Button, Inbound, Reply
+from nlp import Analysis, Analyzer
+
+log = logging.getLogger(__name__)
+
+MAX_STORED_TEXT = 20_000  # what we keep of one message; longer pastes are cut here and the guest told
+MAX_ANALYSED_TEXT = 2_000  # what the analyser reads; the rest is kept but not read
+OFF_LOOP_CHARS = 500  # longer texts are analysed in a worker thread so jieba does not stall other chats
+
+Parser = Callable[[dict[str, Any]], Inbound | None]
+Notify = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Result:
+    replies: list[Reply]
+    duplicate: bool = False
+    guest_id: int | None = None
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+class Pipeline:
+    """Channel-neutral processing of inbound updates; channels register how to read their payloads."""
+
+    def __init__(self, settings: Settings, db: Database, analyzer: Analyzer, catalog: Catalog) -> None:
+        self.settings = settings
+        self.db = db
+        self.analyzer = analyzer
+        self.catalog = catalog
+        self._parsers: dict[str, Parser] = {}
+        self._push_channels: set[str] = set()  # channels whose replies go through the outbox
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
+        self.on_outbox: Notify = lambda: None
+        self.clock: Callable[[], datetime] = utcnow
+
+    def register_channel(self, channel: str, parser: Parser, *, push: bool) -> None:
+        self._parsers[channel] = parser
+        if push:
+            self._push_channels.add(channel)
+
+    async def receive(self, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]) -> tuple[int, bool]:
+        """Commit the raw update; only after this may the channel confirm it."""
+        return await inbox.accept(self.db, channel, update_id, chat_key, payload)
+
+    async def submit(self, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]) -> Result:
+        """Receive and process at once (web chat, terminal): the caller waits for the replies."""
+        inbox_id, _ = await self.receive(channel, update_id, chat_key, payload)
+        return await self.process(inbox_id)
+
+    async def process(self, inbox_id: int) -> Result:
+        chat_key = await self._chat_key(inbox_id)
+        if chat_key is None:
+            return Result(await self.replies_for(inbox_id), duplicate=True)
+        async with self._chat_lock(chat_key):
+            try:
+                return await self._process(inbox_id)
+            except Exception as exc:  # a bug must not take the guest's message with it
+                log.exception("processing inbox update %s failed", inbox_id)
+                gave_up = await inbox.record_failure(self.db, inbox_id, f"{type(exc).__name__}: {exc}")
+                return await self._apologise(inbox_id) if gave_up else Result([])
+
+    async def _chat_key(self, inbox_id: int) -> str | None:
+        """The chat an update belongs to, or None when it is no longer pending."""
+        async with self.db.read() as session:
+            row = await session.get(InboxUpdate, inbox_id)
+        if row is None or row.status != "pending":
+            return None
+        return f"{row.channel}:{row.chat_key}"
+
+    async def _process(self, inbox_id: int) -> Result:
+        now = self.clock()
+        async with self.db.read() as session:
+            row = await session.get(InboxUpdate, inbox_id)
+        if row is None or row.status != "pending":
+            return Result([], duplicate=True)
+        parser = self._parsers.get(row.channel)
+        inbound = parser(row.payload) if parser else None
+        if inbound is None:  # nothing a guest said (a service message, an edit…): done, no reply
+            await inbox.mark_status(self.db, inbox_id, "ignored")
+            return Result([])
+        analysis = await self._analyse(inbound, now)
+        async with self.db.write() as session:
+            claimed = await inbox.claim(session, inbox_id)
+            if claimed is None:
+                return Result([], duplicate=True)
+            replies, guest_id = await self._turn(session, claimed, inbound, analysis, now)
+            inbox.finish(claimed)
+        self.on_outbox()  # replies and staff alerts may be waiting in the outbox
+        return Result(replies, guest_id=guest_id)
+
+    async def _analyse(self, inbound: Inbound, now: datetime) -> Analysis | None:
+        text = inbound.text[:MAX_ANALYSED_TEXT]
+        if inbound.command or inbound.button is not None or not text.strip():
+            return None
+        if len(text) > OFF_LOOP_CHARS:
+            return await asyncio.to_thread(self.analyzer.analyze, text, now)
+        return self.analyzer.analyze(text, now)
+
+    async def _turn(
+        self, session: AsyncSession, row: InboxUpdate, inbound: Inbound, analysis: Analysis | None, now: datetime
+    ) -> tuple[list[Reply], int]:
+        hint = normalize_locale(inbound.language_hint) or self.settings.default_language
+        guest, _ = await identify_guest(
+            session,
+            inbound.channel,
+            inbound.external_id,
+            chat_id=inbound.chat_id,
+            display_name=inbound.display_name,
+            language=hint,
+        )
+        assert guest.id is not None
+        if analysis is not None and _has_words(inbound.text):
+            guest.language = analysis.lang
+        locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
+        message = await log_message(session, self._inbound_message(guest, row, inbound, analysis))
+        state = await load_state(session, guest.id)
+        turn = Turn(
+            session=session,
+            hotel=self.settings,
+            catalog=self.catalog,
+            inbound=inbound,
+            guest=guest,
+            state=state,
+            message=message,
+            analysis=analysis,
+            locale=locale,
+            now=now,
+        )
+        await handle(turn)
+        touch(state)
+        message.ticket_id = turn.ticket_id
+        await self._persist_replies(session, guest, row, inbound, turn.replies, turn.ticket_id)
+        return turn.replies, guest.id
+
+    def _inbound_message(
+        self, guest: Guest, row: InboxUpdate, inbound: Inbound, analysis: Analysis | None
+    ) -> Message:
+        text = inbound.text if inbound.button is None else f"[{inbound.button}]"
+        if inbound.command:
+            text = f"/{inbound.command}"
+        data = analysis.to_dict() if analysis is not None else {}
+        return Message(
+            guest_id=guest.id or 0,
+            channel=inbound.channel,
+            direction="in",
+            author="guest",
+            text=text[:MAX_STORED_TEXT],
+            analysis=data,
+            inbox_id=row.id,
+            **summarise_analysis(data),
+        )
+
+    async def _persist_replies(
+        self,
+        session: AsyncSession,
+        guest: Guest,
+        row: InboxUpdate,
+        inbound: Inbound,
+        replies: list[Reply],
+        ticket_id: int | None,
+    ) -> None:
+        push = inbound.channel in self._push_channels
+        for reply in replies:
+            await log_message(
+                session,
+                Message(
+                    guest_id=guest.id or 0,
+                    channel=inbound.channel,
+                    direction="out",
+                    author="bot",
+                    text=reply.text,
+                    language=guest.language,
+                    ticket_id=ticket_id,
+                    inbox_id=row.id,
+                    analysis={"buttons": [button.as_dict() for button in reply.buttons]} if reply.buttons else {},
+                ),
+            )
+            if push:
+                await enqueue(
+                    session,
+                    Outbox(
+                        channel=inbound.channel,
+                        chat_id=inbound.chat_id,
+                        guest_id=guest.id,
+                        kind="reply",
+                        text=reply.text,
+                        buttons=[button.as_dict() for button in reply.buttons],
+                        ticket_id=ticket_id,
+                    ),
+                )
+
+    async def _apologise(self, inbox_id: int) -> Result:
+        """The update failed for good: tell the guest politely (their words are kept in the inbox)."""
+        async with self.db.read() as session:
+            row = await session.get(InboxUpdate, inbox_id)
+        parser = self._parsers.get(row.channel) if row else None
+        inbound = parser(row.payload) if parser and row else None
+        if row is None or inbound is None:
+            return Result([])
+        locale = normalize_locale(inbound.language_hint) or self.settings.default_language
+        reply = Reply(self.catalog.text(locale, "error.generic"))
+        if row.channel in self._push_channels and inbound.chat_id:
+            async with self.db.write() as session:
+                await enqueue(session, Outbox(channel=row.channel, chat_id=inbound.chat_id, kind="reply", text=reply.text))
+            self.on_outbox()
+        return Result([reply])
+
+    @asynccontextmanager
+    async def _chat_lock(self, key: str) -> AsyncIterator[None]:
+        """Serialise one chat's updates (order matters in a conversation); other chats run concurrently."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._lock_users[key] = self._lock_users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[key] -= 1
+            if self._lock_users[key] == 0:
+                del self._lock_users[key], self._locks[key]
+
+    async def replies_for(self, inbox_id: int) -> list[Reply]:
+        """The replies already given to an update (a web client re-sending the same message id)."""
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(Message)
+                .where(Message.inbox_id == inbox_id, Message.direction == "out")
+                .order_by(Message.id)  # type: ignore[arg-type]
+            )
+            return [
+                Reply(message.text, tuple(Button(b["label"], b["value"]) for b in message.analysis.get("buttons", [])))
+                for message in result.scalars()
+            ]

@@ -1,0 +1,288 @@
+"""Telegram on python-telegram-bot: our own intake (long polling or webhook) feeding the durable inbox,
+PTB's Application for concurrent processing, and PTB's Bot for sending from the outbox.
+
+PTB's Updater confirms updates before handlers run; we do not use it. Polling advances the offset only
+after the batch is committed to the inbox; the webhook answers 200 only after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
+
+from bot.config import TelegramSettings
+from bot.delivery import HELD, Deliverer, SendError
+from bot.pipeline import Pipeline
+from bot.ratelimit import RateLimiter
+from crm.inbox import pending_ids
+from crm.models import Outbox
+from handlers.types import Inbound
+
+log = logging.getLogger(__name__)
+
+# We call getUpdates through do_api_request on purpose: it hands back the raw JSON, which is what the inbox
+# stores, and a malformed update cannot make the whole batch (and so the offset) unparseable.
+warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", category=PTBUserWarning)
+
+CHANNEL = "telegram"
+STAFF = "staff"
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+ALLOWED_UPDATES = ["message", "callback_query"]
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def api_base(url: str) -> str:
+    """Accept a Bot API base with or without the trailing ``/bot`` (self-hosted servers are given both ways)."""
+    url = url.rstrip("/")
+    return url if url.endswith("/bot") else f"{url}/bot"
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split at line breaks where possible so no piece exceeds Telegram's limit."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > limit // 2 else limit
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    pieces.append(text)
+    return pieces
+
+
+def _chat_key(update: dict[str, Any]) -> str:
+    message = update.get("message") or (update.get("callback_query") or {}).get("message") or {}
+    chat = message.get("chat") if isinstance(message, dict) else None
+    return str(chat.get("id", "")) if isinstance(chat, dict) else ""
+
+
+def _display_name(user: dict[str, Any]) -> str:
+    parts = [str(user.get("first_name") or ""), str(user.get("last_name") or "")]
+    return " ".join(part for part in parts if part).strip()[:200]
+
+
+def parse_update(update: dict[str, Any], staff_chat_id: int | None = None) -> Inbound | None:
+    """A guest's Inbound from a raw Bot API update, or None for anything that is not a guest talking to us
+    in a private chat (group messages, the staff chat, edits, malformed data)."""
+    callback = update.get("callback_query")
+    message = update.get("message")
+    source = callback.get("message") if isinstance(callback, dict) else message
+    user = (callback or message or {}).get("from") if isinstance(callback or message, dict) else None
+    if not isinstance(source, dict) or not isinstance(user, dict):
+        return None
+    chat = source.get("chat")
+    if not isinstance(chat, dict) or chat.get("type") != "private" or not isinstance(chat.get("id"), int):
+        return None
+    if staff_chat_id is not None and chat["id"] == staff_chat_id:
+        return None
+    if not isinstance(user.get("id"), int) or user.get("is_bot"):
+        return None
+    common = {
+        "channel": CHANNEL,
+        "external_id": str(user["id"]),
+        "chat_id": str(chat["id"]),
+        "display_name": _display_name(user),
+        "language_hint": user.get("language_code") if isinstance(user.get("language_code"), str) else None,
+    }
+    if isinstance(callback, dict):
+        data = callback.get("data")
+        if not isinstance(data, str) or len(data.encode()) > MAX_CALLBACK_BYTES:
+            return Inbound(**common, button="")  # a forged or stale button: the router answers politely
+        return Inbound(**common, button=data)
+    text = message.get("text") if isinstance(message, dict) else None
+    if not isinstance(text, str):
+        return Inbound(**common, text="")  # sticker, photo, voice…: ask for text
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        command = stripped[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(stripped) > 1 else ""
+        if command == "start":
+            return Inbound(**common, command="start", text=text)
+    return Inbound(**common, text=text)
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """What we put on PTB's update queue: a committed inbox row, not a raw update."""
+
+    inbox_id: int
+
+
+def _keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
+    rows = [
+        [InlineKeyboardButton(button["label"][:64], callback_data=button["value"])]
+        for button in buttons
+        if len(button.get("value", "").encode()) <= MAX_CALLBACK_BYTES
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramChannel:
+    def __init__(
+        self, settings: TelegramSettings, pipeline: Pipeline, deliverer: Deliverer, limiter: RateLimiter
+    ) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.deliverer = deliverer
+        self.limiter = limiter
+        self.webhook_secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(settings.token)
+            .base_url(api_base(settings.api_base_url))
+            .base_file_url(api_base(settings.api_base_url).removesuffix("/bot") + "/file/bot")
+            .updater(None)
+            .concurrent_updates(64)
+            .build()
+        )
+        self.app.add_handler(TypeHandler(InboxItem, self._on_item))
+        self._poller: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        staff = settings.staff_chat_id
+        pipeline.register_channel(CHANNEL, lambda payload: parse_update(payload, staff), push=True)
+        deliverer.register(CHANNEL, self.send)
+        deliverer.register(STAFF, self.send_staff)
+
+    @property
+    def uses_webhook(self) -> bool:
+        return bool(self.settings.webhook_url)
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(WEBHOOK_PATH, self._webhook)
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        await self.app.start()
+        if self.uses_webhook:
+            await self.app.bot.set_webhook(
+                self.settings.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await self.app.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+        for inbox_id, _channel in await pending_ids(self.pipeline.db, CHANNEL):  # left by a crash
+            await self.app.update_queue.put(InboxItem(inbox_id))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        timeout = self.settings.poll_timeout
+        while not self._stopping.is_set():
+            kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": ALLOWED_UPDATES}
+            if offset is not None:
+                kwargs["offset"] = offset
+            try:
+                raw = await self.app.bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+                backoff = 1.0
+            except InvalidToken:
+                log.error("Telegram refused the bot token; polling stopped (check TELEGRAM_BOT_TOKEN)")
+                return
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except (TimedOut, NetworkError) as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            for update in raw if isinstance(raw, list) else []:
+                update_id = update.get("update_id") if isinstance(update, dict) else None
+                if not isinstance(update_id, int):
+                    log.warning("skipping a malformed update without update_id")
+                    continue
+                await self._ingest(update)  # committed before the next getUpdates confirms it
+                offset = max(offset or 0, update_id + 1)
+
+    async def _ingest(self, update: dict[str, Any]) -> None:
+        inbox_id, new = await self.pipeline.receive(CHANNEL, str(update["update_id"]), _chat_key(update), update)
+        callback = update.get("callback_query")
+        if isinstance(callback, dict) and isinstance(callback.get("id"), str):
+            asyncio.create_task(self._answer_callback(callback["id"]))
+        if new:
+            await self.app.update_queue.put(InboxItem(inbox_id))
+
+    async def _answer_callback(self, callback_id: str) -> None:
+        try:
+            await self.app.bot.answer_callback_query(callback_id)
+        except Exception as exc:  # cosmetic (stops the button's spinner); never worth failing over
+            log.debug("answerCallbackQuery failed: %s", exc)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            return web.Response(status=403, text="forbidden")
+        try:
+            update = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="malformed update")
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return web.Response(status=400, text="malformed update")
+        await self._ingest(update)
+        return web.Response(text="ok")
+
+    async def _on_item(self, item: InboxItem, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.pipeline.process(item.inbox_id)
+
+    async def send(self, row: Outbox) -> str | None:
+        if not row.chat_id:
+            raise SendError("no chat id", retry=False)
+        return await self._send(row.chat_id, row.text, row.buttons)
+
+    async def send_staff(self, row: Outbox) -> str | None:
+        if self.settings.staff_chat_id is None:
+            return HELD
+        return await self._send(str(self.settings.staff_chat_id), row.text, row.buttons)
+
+    async def _send(self, chat_id: str, text: str, buttons: list[dict[str, str]]) -> str | None:
+        pieces = split_text(text)
+        message_id: str | None = None
+        for index, piece in enumerate(pieces):
+            markup = _keyboard(buttons) if index == len(pieces) - 1 else None
+            message_id = await self._send_piece(chat_id, piece, markup)
+        return message_id
+
+    async def _send_piece(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> str:
+        for _ in range(3):
+            async with self.limiter.slot(chat_id):
+                try:
+                    sent = await self.app.bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)
+                    return str(sent.message_id)
+                except RetryAfter as exc:
+                    self.limiter.pause(_seconds(exc.retry_after))
+                except TimedOut as exc:
+                    raise SendError(f"timed out: {exc}", outcome_unknown=True) from exc
+                except Forbidden as exc:
+                    raise SendError(f"forbidden: {exc}", retry=False) from exc
+                except BadRequest as exc:
+                    raise SendError(f"bad request: {exc}", retry=False) from exc
+                except NetworkError as exc:
+                    raise SendError(f"network: {exc}") from exc
+        raise SendError("rate limited three times in a row")
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,21 @@
+"""Conversation state, kept in the database so a restart resumes a flow where the guest left it."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.models import ConversationState
+from crm.types import utcnow
+
+
+async def load_state(session: AsyncSession, guest_id: int) -> ConversationState:
+    state = await session.get(ConversationState, guest_id)
+    if state is None:
+        state = ConversationState(guest_id=guest_id, slots={})
+        session.add(state)
+        await session.flush()
+    return state
+
+
+def touch(state: ConversationState) -> None:
+    state.updated_at = utcnow()

@@ -1,0 +1,80 @@
+"""Guests and the channel identities that reach them."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.models import ChannelIdentity, Guest, Preference
+
+
+async def find_identity(session: AsyncSession, channel: str, external_id: str) -> ChannelIdentity | None:
+    result = await session.execute(
+        select(ChannelIdentity).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def identify_guest(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    *,
+    chat_id: str | None = None,
+    display_name: str = "",
+    language: str = "zh-Hans",
+) -> tuple[Guest, bool]:
+    """The guest behind a channel identity, created on first contact. Returns (guest, created)."""
+    identity = await find_identity(session, channel, external_id)
+    if identity is not None:
+        guest = await session.get(Guest, identity.guest_id)
+        assert guest is not None
+        if chat_id and identity.chat_id != chat_id:
+            identity.chat_id = chat_id
+        return guest, False
+    guest = Guest(name=display_name[:200], language=language)
+    session.add(guest)
+    await session.flush()
+    assert guest.id is not None
+    identity = ChannelIdentity(
+        channel=channel, external_id=external_id, chat_id=chat_id, display_name=display_name[:200], guest_id=guest.id
+    )
+    try:
+        async with session.begin_nested():
+            session.add(identity)
+    except IntegrityError:  # another worker created it first (PostgreSQL); use theirs
+        await session.delete(guest)
+        existing = await find_identity(session, channel, external_id)
+        assert existing is not None
+        found = await session.get(Guest, existing.guest_id)
+        assert found is not None
+        return found, False
+    return guest, True
+
+
+async def identities_of(session: AsyncSession, guest_id: int) -> list[ChannelIdentity]:
+    result = await session.execute(
+        select(ChannelIdentity).where(ChannelIdentity.guest_id == guest_id).order_by(ChannelIdentity.id)
+    )
+    return list(result.scalars())
+
+
+async def remember_preference(
+    session: AsyncSession, guest_id: int, key: str, value: str, *, source: str, message_id: int | None
+) -> Preference:
+    """Store or update one preference, keeping where it came from."""
+    result = await session.execute(select(Preference).where(Preference.guest_id == guest_id, Preference.key == key))
+    preference = result.scalar_one_or_none()
+    if preference is None:
+        preference = Preference(guest_id=guest_id, key=key, value=value, source=source, message_id=message_id)
+        session.add(preference)
+    else:
+        preference.value, preference.source, preference.message_id = value, source, message_id
+    await session.flush()
+    return preference
+
+
+async def preferences_of(session: AsyncSession, guest_id: int) -> list[Preference]:
+    result = await session.execute(select(Preference).where(Preference.guest_id == guest_id).order_by(Preference.key))
+    return list(result.scalars())

@@ -1,0 +1,81 @@
+"""The durable inbox: raw channel updates, committed before the channel is told they arrived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from crm.db import Database
+from crm.models import InboxUpdate
+from crm.types import utcnow
+
+MAX_ATTEMPTS = 5
+
+
+async def accept(
+    db: Database, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]
+) -> tuple[int, bool]:
+    """Commit an update; returns (inbox id, is_new). A duplicate delivery returns the first row's id."""
+    try:
+        async with db.write() as session:
+            row = InboxUpdate(channel=channel, update_id=update_id, chat_key=chat_key, payload=payload)
+            session.add(row)
+            await session.flush()
+            assert row.id is not None
+            return row.id, True
+    except IntegrityError:
+        async with db.read() as session:
+            result = await session.execute(
+                select(InboxUpdate.id).where(InboxUpdate.channel == channel, InboxUpdate.update_id == update_id)
+            )
+            return int(result.scalar_one()), False
+
+
+async def claim(session: AsyncSession, inbox_id: int) -> InboxUpdate | None:
+    """The row if it still needs processing (inside the write transaction that will finish it)."""
+    row = await session.get(InboxUpdate, inbox_id, with_for_update=True)
+    if row is None or row.status != "pending":
+        return None
+    row.attempts += 1
+    return row
+
+
+def finish(row: InboxUpdate) -> None:
+    row.status = "done"
+    row.processed_at = utcnow()
+
+
+async def record_failure(db: Database, inbox_id: int, error: str) -> bool:
+    """Count a failed attempt outside the rolled-back transaction; returns True when it gave up."""
+    async with db.write() as session:
+        row = await session.get(InboxUpdate, inbox_id)
+        if row is None or row.status != "pending":
+            return False
+        row.attempts += 1
+        row.error = error[:500]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            row.processed_at = utcnow()
+            return True
+        return False
+
+
+async def pending_ids(db: Database, channel: str | None = None) -> list[tuple[int, str]]:
+    """(id, channel) of updates accepted but not yet processed — the work a crash left behind."""
+    async with db.read() as session:
+        query = select(InboxUpdate.id, InboxUpdate.channel).where(InboxUpdate.status == "pending")
+        if channel:
+            query = query.where(InboxUpdate.channel == channel)
+        result = await session.execute(query.order_by(InboxUpdate.id))
+        return [(int(row[0]), str(row[1])) for row in result]
+
+
+async def mark_status(db: Database, inbox_id: int, status: str) -> None:
+    async with db.write() as session:
+        await session.execute(
+            update(InboxUpdate).where(InboxUpdate.id == inbox_id).values(status=status, processed_at=utcnow())
+        )

@@ -1,0 +1,229 @@
+"""The store's tables (sqlmodel). One module so that Alembic and the tests see the whole schema at once.
+
+Conventions: integer surrogate keys; every timestamp is UTC (``UTCDateTime``); JSON columns hold data
+that is only ever read whole (analysis, slots, buttons, raw updates).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm.types import UTCDateTime, utcnow
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+def _json(default_factory: Any = dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+class Guest(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    surname: str = Field(default="", max_length=100)
+    language: str = Field(default="zh-Hans", max_length=8)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    birthday: date | None = None
+    birthday_lunar: bool = False
+    timezone: str | None = Field(default=None, max_length=64)
+    tier: str = Field(default="member", max_length=20)
+    points: int = 0
+    marketing_consent: bool = False
+    consent_at: datetime | None = _ts(nullable=True)
+    consent_source: str | None = Field(default=None, max_length=100)
+    room_number: str | None = Field(default=None, max_length=10)
+    created_at: datetime = _created()
+
+
+class ChannelIdentity(SQLModel, table=True):
+    """How a guest is reached on one channel: Telegram user/chat, web chat session."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_identity_channel_external"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=100)
+    chat_id: str | None = Field(default=None, max_length=100)
+    display_name: str = Field(default="", max_length=200)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    created_at: datetime = _created()
+
+
+class InboxUpdate(SQLModel, table=True):
+    """Durable inbox: a channel's raw update, committed before the channel is told it arrived."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update"),
+        Index("ix_inbox_status", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    update_id: str = Field(max_length=100)
+    chat_key: str = Field(default="", max_length=100)
+    payload: dict[str, Any] = _json()
+    status: str = Field(default="pending", max_length=12)  # pending | done | failed
+    attempts: int = 0
+    error: str | None = Field(default=None, max_length=500)
+    received_at: datetime = _created()
+    processed_at: datetime | None = _ts(nullable=True)
+
+
+class Message(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    channel: str = Field(max_length=20)
+    direction: str = Field(max_length=3)  # in | out
+    author: str = Field(default="guest", max_length=40)  # guest | bot | staff:<id>
+    text: str
+    language: str | None = Field(default=None, max_length=8)
+    category: str | None = Field(default=None, max_length=20, index=True)
+    sentiment: str | None = Field(default=None, max_length=10)
+    confidence: float | None = None
+    analysis: dict[str, Any] = _json()
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    inbox_id: int | None = Field(default=None, foreign_key="inboxupdate.id", index=True)
+    created_at: datetime = _created()
+
+
+class Ticket(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    category: str = Field(max_length=20, index=True)
+    department: str = Field(max_length=40, index=True)
+    priority: str = Field(default="normal", max_length=10)
+    status: str = Field(default="open", max_length=12, index=True)  # open | claimed | resolved | closed
+    channel: str = Field(max_length=20)
+    room_number: str | None = Field(default=None, max_length=10)
+    summary: str = Field(default="", max_length=2000)
+    respond_due: datetime | None = _ts(nullable=True)
+    resolve_due: datetime | None = _ts(nullable=True, index=True)
+    first_response_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    assignee_id: int | None = Field(default=None, foreign_key="staffuser.id")
+    escalation_level: int = 0
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class TicketEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str = Field(max_length=30)  # created | acknowledged | escalated | claimed | replied | resolved | ...
+    actor: str = Field(default="bot", max_length=60)
+    note: str = Field(default="", max_length=2000)
+    created_at: datetime = _created()
+
+
+class RoomType(SQLModel, table=True):
+    """Mirror of the configured room types, so bookings can reference them and reports can join."""
+
+    code: str = Field(primary_key=True, max_length=32)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    capacity: int
+    rate: int
+    inventory: int
+
+
+class Booking(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=12, unique=True, index=True)
+    guest_id: int | None = Field(default=None, foreign_key="guest.id", index=True)
+    room_type: str = Field(foreign_key="roomtype.code", max_length=32, index=True)
+    check_in: date = Field(index=True)
+    check_out: date = Field(index=True)
+    guests: int = 1
+    rooms: int = 1
+    status: str = Field(default="confirmed", max_length=12)  # confirmed | cancelled | checked_in | checked_out
+    nightly_rate: int = 0
+    total_price: int = 0
+    surname: str = Field(default="", max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    source: str = Field(default="bot", max_length=20)
+    cancelled_at: datetime | None = _ts(nullable=True)
+    refund_amount: int | None = None
+    penalty_amount: int | None = None
+    created_at: datetime = _created()
+
+
+class Preference(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("guest_id", "key", name="uq_preference_guest_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    key: str = Field(max_length=40)
+    value: str = Field(max_length=200)
+    source: str = Field(default="learned", max_length=20)  # stated | learned
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    updated_at: datetime = _created()
+
+
+class Survey(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    booking_id: int | None = Field(default=None, foreign_key="booking.id")
+    csat: int | None = None
+    nps: int | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _created()
+
+
+class ConversationState(SQLModel, table=True):
+    guest_id: int = Field(primary_key=True, foreign_key="guest.id")
+    flow: str | None = Field(default=None, max_length=30)
+    step: str | None = Field(default=None, max_length=30)
+    slots: dict[str, Any] = _json()
+    handoff: bool = False
+    low_confidence_streak: int = 0
+    updated_at: datetime = _created()
+
+
+class Outbox(SQLModel, table=True):
+    """Everything that must leave the building; the sender marks rows sent (or unknown after a timeout)."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)  # telegram | web | staff
+    chat_id: str | None = Field(default=None, max_length=100)
+    guest_id: int | None = Field(default=None, foreign_key="guest.id", index=True)
+    kind: str = Field(default="reply", max_length=20)  # reply | staff | campaign
+    text: str
+    buttons: list[dict[str, str]] = _json(list)
+    dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | unknown | held
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    last_error: str | None = Field(default=None, max_length=500)
+    external_id: str | None = Field(default=None, max_length=100)
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class StaffUser(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: str = Field(default="agent", max_length=10)  # agent | manager | admin
+    department: str | None = Field(default=None, max_length=40)
+    password_hash: str = Field(default="", max_length=200)
+    telegram_user_id: int | None = Field(default=None, unique=True)
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class AuditLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=60)
+    action: str = Field(max_length=60)
+    target: str = Field(default="", max_length=120)
+    detail: str = Field(default="", max_length=1000)
+    created_at: datetime = _created()

@@ -1,0 +1,108 @@
+"""The outbox: every message that must leave, with its delivery state.
+
+Rows are claimed with a lease (status ``sending`` and ``next_attempt_at`` in the future) so that a
+crashed sender's rows come back: replies are retried, campaign messages become ``unknown`` — Telegram's
+sendMessage has no idempotency key, and greeting a guest twice is worse than asking staff to check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from crm.db import Database
+from crm.models import Outbox
+from crm.types import utcnow
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 6
+
+
+async def enqueue(session: AsyncSession, row: Outbox) -> Outbox | None:
+    """Add a row; with a dedupe key already present, nothing is added and None is returned."""
+    if row.dedupe_key is None:
+        session.add(row)
+        await session.flush()
+        return row
+    try:
+        async with session.begin_nested():
+            session.add(row)
+        return row
+    except IntegrityError:
+        return None
+
+
+async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...] = (), now: datetime | None = None) -> list[Outbox]:
+    """Lease up to ``limit`` due rows, oldest first, and return them."""
+    now = now or utcnow()
+    async with db.write() as session:
+        query = (
+            select(Outbox)
+            .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)  # type: ignore[operator]
+            .order_by(Outbox.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        if channels:
+            query = query.where(Outbox.channel.in_(channels))  # type: ignore[attr-defined]
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list((await session.execute(query)).scalars())
+        for row in rows:
+            row.status = "sending"
+            row.attempts += 1
+            row.next_attempt_at = now + LEASE
+        return rows
+
+
+async def mark_sent(db: Database, outbox_id: int, external_id: str | None = None) -> None:
+    async with db.write() as session:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id)  # type: ignore[arg-type]
+            .values(status="sent", sent_at=utcnow(), external_id=external_id, last_error=None)
+        )
+
+
+async def mark_retry(db: Database, row: Outbox, error: str, delay: timedelta) -> str:
+    """Schedule another attempt, or give up after MAX_ATTEMPTS; returns the new status."""
+    status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+    async with db.write() as session:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id)  # type: ignore[arg-type]
+            .values(status=status, last_error=error[:500], next_attempt_at=utcnow() + delay)
+        )
+    return status
+
+
+async def mark(db: Database, outbox_id: int, status: str, error: str | None = None) -> None:
+    async with db.write() as session:
+        await session.execute(
+            update(Outbox).where(Outbox.id == outbox_id).values(status=status, last_error=error)  # type: ignore[arg-type]
+        )
+
+
+async def recover_expired_leases(db: Database, now: datetime | None = None) -> int:
+    """Rows a dead sender left in ``sending``: replies go back to pending, campaign rows become unknown."""
+    now = now or utcnow()
+    async with db.write() as session:
+        expired = (Outbox.status == "sending") & (Outbox.next_attempt_at < now)  # type: ignore[operator]
+        campaign = await session.execute(
+            update(Outbox).where(expired, Outbox.kind == "campaign").values(status="unknown")
+        )
+        other = await session.execute(
+            update(Outbox)
+            .where(expired, Outbox.kind != "campaign")
+            .values(status="pending", next_attempt_at=now)
+        )
+        return int(campaign.rowcount or 0) + int(other.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def pending_count(db: Database) -> int:
+    async with db.read() as session:
+        query = select(func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
+        return int((await session.execute(query)).scalar_one())

@@ -1,0 +1,75 @@
+"""The turn a handler works on: the guest, the analysed message, the store session and the hotel's rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm.models import ConversationState, Guest, Message
+from handlers.i18n import BilingualText, Catalog
+from handlers.types import Button, Inbound, Reply
+from nlp import Analysis
+
+
+class TicketRule(Protocol):
+    department: str
+    priority: str
+    respond_minutes: int
+    resolve_minutes: int
+
+
+class HotelNames(Protocol):
+    names: BilingualText
+
+
+class HotelConfig(Protocol):
+    """The part of the hotel's settings that flows need (bot.config.Settings satisfies it)."""
+
+    @property
+    def hotel(self) -> HotelNames: ...
+    @property
+    def faq(self) -> Mapping[str, BilingualText]: ...
+    @property
+    def departments(self) -> Mapping[str, BilingualText]: ...
+    @property
+    def ticket_categories(self) -> Mapping[str, TicketRule]: ...
+    @property
+    def default_language(self) -> str: ...
+    @property
+    def languages(self) -> Sequence[str]: ...
+
+
+@dataclass
+class Turn:
+    session: AsyncSession
+    hotel: HotelConfig
+    catalog: Catalog
+    inbound: Inbound
+    guest: Guest
+    state: ConversationState
+    message: Message
+    analysis: Analysis | None
+    locale: str
+    now: datetime
+    replies: list[Reply] = field(default_factory=list)
+    ticket_id: int | None = None
+
+    def t(self, key: str, **values: object) -> str:
+        return self.catalog.text(self.locale, key, **values)
+
+    def say(self, key: str, buttons: Sequence[Button] = (), **values: object) -> None:
+        self.replies.append(Reply(self.t(key, **values), tuple(buttons)))
+
+    def say_text(self, text: str, buttons: Sequence[Button] = ()) -> None:
+        self.replies.append(Reply(text, tuple(buttons)))
+
+    def button(self, key: str, value: str) -> Button:
+        return Button(self.t(key), value)
+
+    @property
+    def staff_locale(self) -> str:
+        return self.hotel.default_language

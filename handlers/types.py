@@ -1,0 +1,46 @@
+"""What flows in and out of handlers: channel-neutral, with no trace of Telegram or HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    value: str  # at most 64 bytes: it travels as Telegram callback data
+
+    def as_dict(self) -> dict[str, str]:
+        return {"label": self.label, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"text": self.text, "buttons": [button.as_dict() for button in self.buttons]}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a guest did: typed text, pressed a button, or sent a command."""
+
+    channel: str
+    external_id: str
+    text: str = ""
+    button: str | None = None
+    command: str | None = None
+    chat_id: str | None = None
+    display_name: str = ""
+    language_hint: str | None = None  # the client's language setting, used for a brand-new guest
+    truncated: bool = False
+
+
+@dataclass
+class Outcome:
+    """The handler's result: replies for the guest, and the ticket the message belongs to (if any)."""
+
+    replies: list[Reply] = field(default_factory=list)
+    ticket_id: int | None = None

@@ -1,0 +1,382 @@
+"""The Analyzer: one object, built once, that turns a guest message into an `Analysis`.
+
+How a message is read:
+1. canonical text (NFKC, lower case, Traditional → Simplified only when Traditional characters occur);
+2. jieba tokens (no HMM: the lexicon terms are taught to jieba as words, so the dictionary path is both
+   faster and better at keeping our terms whole); English tokens stemmed;
+3. one left-to-right pass that finds the longest lexicon term at each token (a dict lookup per token in
+   the common case) and tracks negation, intensifiers and "but" clauses on the way;
+4. category = highest weighted score, with complaint/praise pulled up by strong sentiment; confidence
+   from the margin between the best two scores and the evidence behind the best;
+5. entities by regex on the canonical text, preferences from the same term pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timezone as dt_timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jieba
+
+from nlp.analysis import CATEGORIES, Analysis
+from nlp.entities import EntityExtractor, finish_dates
+from nlp.lexicon import DATA_DIR, Term, build_terms, load_yaml, raw_terms
+from nlp.text import Normaliser, join_tokens, stem
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 3000  # guests do not write more; longer input is analysed by its beginning
+_TERM_FREQ = 30000  # jieba frequency for lexicon terms: high enough that they stay whole words
+_BOOKING_FAMILY = frozenset({"booking", "booking_change", "cancellation"})
+_TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
+_has_cjk = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]").search
+
+
+class Analyzer:
+    """Keyword understanding of guest messages (zh-Hans, zh-Hant, en, mixed); see module docstring."""
+
+    def __init__(
+        self,
+        room_types: Mapping[str, Sequence[str]] | None = None,
+        timezone: str = "Asia/Shanghai",
+        cache_dir: Path | None = None,
+        *,
+        lexicon_dirs: Sequence[Path] = (),
+        max_chars: int = MAX_CHARS,
+    ) -> None:
+        self._tz = ZoneInfo(timezone)
+        self._max_chars = max_chars
+        self._norm = Normaliser()
+        dirs = [DATA_DIR, *[Path(d) for d in lexicon_dirs]]
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        if cache_dir is not None:
+            cache_dir = Path(cache_dir)
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            self._jieba.tmp_dir = str(cache_dir)
+        self._jieba.initialize()
+        for directory in dirs:
+            userdict = Path(directory) / "userdict.txt"
+            if userdict.is_file():
+                self._jieba.load_userdict(str(userdict))
+        freq = self._jieba.FREQ
+        words = set(raw_terms(dirs))
+        room_forms = {str(s) for syns in (room_types or {}).values() for s in syns}
+        for word in words | room_forms:
+            form = self._canon_surface(word)
+            if form and not form.isascii() and " " not in form and len(form) > 1:
+                if freq.get(form, 0) < _TERM_FREQ:
+                    self._jieba.add_word(form, _TERM_FREQ)
+
+        self._terms: dict[str, Term] = build_terms(dirs, self._canon_key)
+        self._prefixes: frozenset[str] = frozenset(k[:i] for k in self._terms for i in range(1, len(k) + 1))
+        holidays: dict[str, Any] = {}
+        for directory in dirs:
+            path = Path(directory) / "holidays.yaml"
+            if path.is_file():
+                data = load_yaml(path)
+                for section in ("fixed", "by_year"):
+                    holidays.setdefault(section, {}).update(data.get(section) or {})
+        self._entities = EntityExtractor(room_types or {}, holidays, self._canon_surface)
+
+    # -- canonical forms ------------------------------------------------------------------------------
+    def _canon_surface(self, text: str) -> str:
+        """Canonical text of a lexicon entry or synonym (same steps as a message)."""
+        clean = self._norm.clean(text, 200)
+        lang, convert = self._norm.language(clean)
+        return self._norm.to_simplified(clean) if convert or lang != "en" else clean
+
+    def _canon_key(self, text: str) -> str:
+        """Matching key of a lexicon term: its tokens joined exactly as a message's tokens are joined."""
+        tokens = self._tokens(self._canon_surface(text))[0]
+        key = ""
+        for token in tokens:
+            if not token:
+                continue
+            key = join_tokens(key, token)
+        return key
+
+    def _tokens(self, text: str) -> tuple[list[str], list[str]]:
+        """(matching keys, surface forms): punctuation becomes "" (a clause boundary), spaces vanish."""
+        keys: list[str] = []
+        surface: list[str] = []
+        for token in self._jieba.lcut(text, HMM=False):
+            if token == " ":
+                continue
+            if token.isascii():
+                if token.isalpha():
+                    keys.append(stem(token))
+                elif token.isalnum() or token in ("?", "!"):
+                    keys.append(token)
+                else:
+                    keys.append("")
+            elif _has_cjk(token):
+                keys.append(token)
+            else:
+                keys.append("")  # CJK punctuation, emoji, symbols
+            surface.append(token)
+        return keys, surface
+
+    # -- public API ---------------------------------------------------------------------------------
+    def search_tokens(self, text: str) -> list[str]:
+        """Normalised tokens for full-text search: jieba words (Simplified) and English stems."""
+        try:
+            clean = self._norm.clean(text if isinstance(text, str) else str(text), self._max_chars)
+            _, convert = self._norm.language(clean)
+            if convert:
+                clean = self._norm.to_simplified(clean)
+            return [k for k in self._tokens(clean)[0] if k and k not in ("?", "!")]
+        except Exception:  # pragma: no cover - search must never break a request
+            log.exception("search_tokens failed")
+            return []
+
+    def analyze(self, text: str, now: datetime | None = None) -> Analysis:
+        """Analyse one message. Never raises: a failure inside becomes an `other` with confidence 0."""
+        try:
+            return self._analyze(text if isinstance(text, str) else str(text), now)
+        except Exception:  # pragma: no cover - defensive: the pipeline must never crash on a message
+            log.exception("analysis failed")
+            return Analysis(lang="en", category="other", confidence=0.0, sentiment="neutral", urgency="normal")
+
+    def local_today(self, now: datetime | None) -> date:
+        """The hotel's calendar date at `now` (naive means UTC)."""
+        if now is None:
+            now = datetime.now(dt_timezone.utc)
+        elif now.tzinfo is None:
+            now = now.replace(tzinfo=dt_timezone.utc)
+        return now.astimezone(self._tz).date()
+
+    # -- the work -----------------------------------------------------------------------------------
+    def _analyze(self, text: str, now: datetime | None) -> Analysis:
+        clean = self._norm.clean(text, self._max_chars)
+        lang, convert = self._norm.language(clean)
+        if convert:
+            clean = self._norm.to_simplified(clean)
+        keys, surface = self._tokens(clean)
+        scan = self._scan(keys, surface)
+        category, confidence = self._decide(scan)
+        sentiment = _sentiment_label(scan.sentiment, scan.sent_hits)
+        urgency = self._urgency(scan, category, sentiment)
+        faq_topic = None
+        if category == "faq" and scan.faq:
+            faq_topic = max(scan.faq.items(), key=lambda item: item[1])[0]
+        today = self.local_today(now)
+        entities = self._entities.extract(clean, today, category in _BOOKING_FAMILY)
+        entities = finish_dates(entities)
+        keywords = _keywords(scan, category)
+        return Analysis(
+            lang=lang,
+            category=category,
+            confidence=confidence,
+            sentiment=sentiment,
+            urgency=urgency,
+            entities=entities,
+            keywords=keywords,
+            preferences=scan.prefs,
+            faq_topic=faq_topic,
+            escalate=scan.escalate,
+        )
+
+    def _scan(self, keys: list[str], surface: list[str]) -> _Scan:
+        terms, prefixes = self._terms, self._prefixes
+        scan = _Scan()
+        n = len(keys)
+        i = 0
+        neg_left = 0  # tokens still under a negator's scope
+        boost = 1.0  # pending intensifier
+        boost_left = 0
+        while i < n:
+            key = keys[i]
+            if not key or key in ("?", "!"):
+                if key == "?":
+                    scan.question = True
+                elif key == "!":
+                    scan.exclaim += 1
+                neg_left = 0
+                boost_left = 0
+                i += 1
+                continue
+            best: Term | None = None
+            best_end = i
+            best_key = key
+            if key in prefixes:
+                joined = key
+                j = i
+                while True:
+                    term = terms.get(joined)
+                    if term is not None:
+                        best, best_end, best_key = term, j, joined
+                    j += 1
+                    if j >= n or not keys[j]:
+                        break
+                    joined = join_tokens(joined, keys[j])
+                    if joined not in prefixes:
+                        break
+            if best is None:
+                i += 1
+                if neg_left:
+                    neg_left -= 1
+                if boost_left:
+                    boost_left -= 1
+                continue
+            negated = neg_left > 0 and not best.negator
+            scan.apply(best, best_key, _join_surface(surface[i:best_end + 1]), negated, boost if boost_left else 1.0)
+            if best.negator:
+                neg_left = 3
+            elif neg_left:
+                neg_left -= 1
+            if best.intensity:
+                boost, boost_left = best.intensity, 3
+            elif best.sent:
+                boost_left = 0
+            elif boost_left:
+                boost_left -= 1
+            i = best_end + 1
+        return scan
+
+    @staticmethod
+    def _decide(scan: _Scan) -> tuple[str, float]:
+        scores = dict(scan.cats)
+        topic_total = sum(scan.faq.values())
+        if topic_total:
+            factor = 1.0 if scan.question else 0.45
+            if scan.request and not scan.info_question:
+                factor *= 0.5
+            scores["faq"] = scores.get("faq", 0.0) + topic_total * factor
+        if scan.question and scan.info_question:
+            scores["faq"] = scores.get("faq", 0.0) * 1.25
+        neg = -min(scan.sentiment, 0.0)
+        pos = max(scan.sentiment, 0.0)
+        if neg:
+            scores["complaint"] = scores.get("complaint", 0.0) + 0.6 * max(neg - 1.0, 0.0)
+        if pos:
+            scores["praise"] = scores.get("praise", 0.0) + 0.5 * pos
+        topical = max((scores.get(c, 0.0) for c in _TOPIC_CATS), default=0.0)
+        if scores.get("complaint", 0.0) >= 2.0 and neg >= 1.5 and topical:
+            # an unhappy guest talking about a service is a complaint first ("空调还是没人来修，太失望了")
+            scores["complaint"] += 0.5 * topical
+        if scores.get("praise", 0.0) and neg > pos:
+            scores["praise"] *= 0.3
+        ranked = sorted(((v, c) for c, v in scores.items() if v > 0), reverse=True)
+        if not ranked:
+            return "other", 0.3
+        top, category = ranked[0]
+        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        margin = top / (top + second) if top + second else 0.0
+        evidence = 1.0 - math.exp(-top / 1.6)
+        confidence = round(max(0.05, min(0.99, margin * evidence ** 0.5 + (0.1 if top - second >= 2 else 0.0))), 2)
+        return category, confidence
+
+    @staticmethod
+    def _urgency(scan: _Scan, category: str, sentiment: str) -> str:
+        if scan.urgency > 0:
+            return "high"
+        if scan.urgency < 0:
+            return "low"
+        if category in ("faq", "praise", "other"):
+            return "low"
+        if category == "complaint" and (scan.exclaim >= 2 or scan.sentiment <= -5):
+            return "high"
+        return "normal"
+
+
+class _Scan:
+    """Accumulated evidence of one pass over a message's tokens."""
+
+    __slots__ = ("cats", "faq", "sentiment", "sent_hits", "urgency", "escalate", "prefs", "question",
+                 "info_question", "request", "exclaim", "hits", "contrast_at")
+
+    def __init__(self) -> None:
+        self.cats: dict[str, float] = {}
+        self.faq: dict[str, float] = {}
+        self.sentiment = 0.0
+        self.sent_hits = 0
+        self.urgency = 0
+        self.escalate = False
+        self.prefs: dict[str, str] = {}
+        self.question = False
+        self.info_question = False
+        self.request = False
+        self.exclaim = 0
+        self.hits: list[tuple[str, Term, bool]] = []
+        self.contrast_at = False
+
+    def apply(self, term: Term, key: str, surface: str, negated: bool, boost: float) -> None:
+        self.hits.append((surface.strip(), term, negated))
+        cats = self.cats
+        for category, weight in term.cats.items():
+            cats[category] = cats.get(category, 0.0) + weight
+        if negated:
+            for category, weight in term.negcats.items():
+                cats[category] = cats.get(category, 0.0) + weight
+        for topic, weight in term.faq.items():
+            self.faq[topic] = self.faq.get(topic, 0.0) + weight
+        if term.sent:
+            value = term.sent * boost
+            if negated:
+                value = -value * (0.9 if value > 0 else 0.5)
+            if self.contrast_at:
+                value *= 1.4
+            self.sentiment += value
+            self.sent_hits += 1
+        if term.contrast:
+            self.sentiment *= 0.6
+            self.contrast_at = True
+        if term.urgency and not (negated and term.urgency > 0):
+            self.urgency = term.urgency if negated is False else -1
+        if term.escalate and not negated:
+            self.escalate = True
+        if term.pref is not None:
+            if negated:
+                if term.pref_negated is not None:
+                    self.prefs[term.pref_negated[0]] = term.pref_negated[1]
+            else:
+                self.prefs[term.pref[0]] = term.pref[1]
+        if term.question:
+            self.question = True
+            if term.info:
+                self.info_question = True
+        if term.request:
+            self.request = True
+
+
+def _join_surface(tokens: list[str]) -> str:
+    text = ""
+    for token in tokens:
+        text = join_tokens(text, token.strip())
+    return text
+
+
+def _sentiment_label(score: float, hits: int) -> str:
+    if score >= 0.9:
+        return "positive"
+    if score <= -0.9:
+        return "negative"
+    return "neutral"
+
+
+def _keywords(scan: _Scan, category: str, limit: int = 8) -> list[str]:
+    """The terms that decided: those weighing for the chosen category, strongest first."""
+    weighted: dict[str, float] = {}
+    for surface, term, negated in scan.hits:
+        weight = term.cats.get(category, 0.0)
+        if negated:
+            weight += term.negcats.get(category, 0.0)
+        if category == "faq":
+            weight += sum(term.faq.values())
+        if category in ("complaint", "praise") and term.sent:
+            weight += abs(term.sent) * 0.5
+        if weight > 0 and surface:
+            weighted[surface] = max(weighted.get(surface, 0.0), weight)
+    return [k for k, _ in sorted(weighted.items(), key=lambda item: -item[1])[:limit]]
+
+
+def iter_categories() -> Iterable[str]:
+    return iter(CATEGORIES)

@@ -1,0 +1,166 @@
+"""Loading the YAML lexicons into one term table.
+
+Every word or phrase the analyser reacts to — category cues, sentiment words, negators, intensifiers,
+urgency and escalation cues, FAQ topics, preferences — lives in `nlp/data/*.yaml` so a hotel can extend
+the vocabulary without touching code. All of it is merged into a single dict keyed by the term's
+canonical matching form, so one pass over a message's tokens finds everything with one lookup per token.
+
+A hotel adds vocabulary by passing extra directories to `Analyzer(lexicon_dirs=...)`; files there with
+the same names are merged on top (weights add up, new terms are added).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LEXICON_FILES: tuple[str, ...] = ("categories.yaml", "sentiment.yaml", "cues.yaml", "faq.yaml", "preferences.yaml")
+
+try:  # libyaml's loader is ~10x faster, which matters for start-up time
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(slots=True)
+class Term:
+    """Everything one lexicon term contributes when it occurs in a message."""
+
+    cats: dict[str, float] = field(default_factory=dict)
+    negcats: dict[str, float] = field(default_factory=dict)  # only when the term is negated
+    sent: float = 0.0
+    urgency: int = 0  # +1 raises to high, -1 lowers to low
+    escalate: bool = False
+    faq: dict[str, float] = field(default_factory=dict)
+    pref: tuple[str, str] | None = None
+    pref_negated: tuple[str, str] | None = None
+    negator: bool = False
+    intensity: float = 0.0  # multiplier for the next sentiment word; 0 = not an intensifier
+    contrast: bool = False
+    question: bool = False
+    info: bool = False  # an information question ("几点", "where is") rather than a yes/no or a request
+    request: bool = False
+
+
+def load_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_Loader) or {}
+
+
+def _pairs(section: Any) -> Iterable[tuple[str, float]]:
+    """Accept `{term: weight}` or `[term, ...]` (weight 1)."""
+    if isinstance(section, dict):
+        for key, value in section.items():
+            yield str(key), float(value if value is not None else 1.0)
+    elif isinstance(section, list):
+        for key in section:
+            yield str(key), 1.0
+
+
+def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, Term]:
+    """Merge the lexicon files of all `dirs` (in order) into one table keyed by `canon(term)`."""
+    terms: dict[str, Term] = {}
+
+    def get(raw: str) -> Term | None:
+        key = canon(raw)
+        if not key:
+            return None
+        term = terms.get(key)
+        if term is None:
+            term = terms[key] = Term()
+        return term
+
+    for directory in dirs:
+        for name in LEXICON_FILES:
+            path = Path(directory) / name
+            if not path.is_file():
+                continue
+            data = load_yaml(path)
+            if name == "categories.yaml":
+                for category, section in (data.get("categories") or {}).items():
+                    for raw, weight in _pairs(section):
+                        if (t := get(raw)) is not None:
+                            t.cats[category] = t.cats.get(category, 0.0) + weight
+                for category, section in (data.get("when_negated") or {}).items():
+                    for raw, weight in _pairs(section):
+                        if (t := get(raw)) is not None:
+                            t.negcats[category] = t.negcats.get(category, 0.0) + weight
+            elif name == "sentiment.yaml":
+                for sign, section_name in ((1.0, "positive"), (-1.0, "negative"), (0.0, "neutral")):
+                    for raw, weight in _pairs(data.get(section_name)):
+                        if (t := get(raw)) is not None:
+                            t.sent = sign * weight
+            elif name == "cues.yaml":
+                for raw, _ in _pairs(data.get("negators")):
+                    if (t := get(raw)) is not None:
+                        t.negator = True
+                for raw, weight in _pairs(data.get("intensifiers")):
+                    if (t := get(raw)) is not None:
+                        t.intensity = weight
+                for flag in ("contrast", "question", "request"):
+                    for raw, _ in _pairs(data.get(flag)):
+                        if (t := get(raw)) is not None:
+                            setattr(t, flag, True)
+                for raw, _ in _pairs(data.get("info_question")):
+                    if (t := get(raw)) is not None:
+                        t.question = t.info = True
+                for raw, _ in _pairs(data.get("urgent")):
+                    if (t := get(raw)) is not None:
+                        t.urgency = 1
+                for raw, _ in _pairs(data.get("not_urgent")):
+                    if (t := get(raw)) is not None:
+                        t.urgency = -1
+                for raw, _ in _pairs(data.get("escalate")):
+                    if (t := get(raw)) is not None:
+                        t.escalate = True
+            elif name == "faq.yaml":
+                for topic, section in (data.get("topics") or {}).items():
+                    for raw, weight in _pairs(section):
+                        if (t := get(raw)) is not None:
+                            t.faq[topic] = t.faq.get(topic, 0.0) + weight
+            elif name == "preferences.yaml":
+                for item in data.get("preferences") or []:
+                    pref = (str(item["key"]), str(item["value"]))
+                    negated = item.get("when_negated")
+                    category = item.get("category")
+                    for raw in item.get("terms") or []:
+                        if (t := get(str(raw))) is not None:
+                            t.pref = pref
+                            if category:
+                                t.cats[category] = t.cats.get(category, 0.0) + float(item.get("weight", 2.0))
+                            if negated is not None:
+                                t.pref_negated = (pref[0], str(negated))
+    return terms
+
+
+def raw_terms(dirs: Iterable[Path]) -> set[str]:
+    """Every term string written in the lexicons, for teaching them to jieba as words."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, (int, float)) or value is None:
+                    found.add(str(key))
+                else:
+                    if key == "terms" and isinstance(value, list):
+                        found.update(str(v) for v in value)
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, str):
+                    found.add(item)
+                else:
+                    walk(item)
+
+    for directory in dirs:
+        for name in LEXICON_FILES:
+            path = Path(directory) / name
+            if path.is_file():
+                walk(load_yaml(path))
+    return found

@@ -1,0 +1,84 @@
+"""Shared fixtures: settings on a temporary data dir, a shared analyser, the fake Bot API server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.app import Concierge
+from bot.config import Settings, load_settings
+from bot.nlp_setup import build_analyzer
+from nlp import Analyzer
+from tests.fake_bot_api import FakeBotApi
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config.yaml"
+STAFF_CHAT = -100777
+
+
+@pytest.fixture(scope="session")
+def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
+    """One analyser for the whole run: jieba's dictionary loads once."""
+    settings = load_settings(CONFIG, env={"CONCIERGE_DATA_DIR": str(tmp_path_factory.mktemp("nlp-cache"))})
+    return build_analyzer(settings)
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> SettingsFactory:
+    def make(**env: str) -> Settings:
+        base = {"CONCIERGE_DATA_DIR": str(tmp_path / "data"), "CONCIERGE_HTTP_PORT": "0"}
+        database = os.environ.get("CONCIERGE_TEST_DATABASE_URL")
+        if database:
+            base["CONCIERGE_DATABASE_URL"] = database
+        return load_settings(CONFIG, env={**base, **env})
+
+    return make
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    app = Concierge(make_settings(), analyzer=analyzer)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+def telegram_env(fake_api: FakeBotApi) -> dict[str, str]:
+    return {
+        "TELEGRAM_BOT_TOKEN": fake_api.token,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake_api.port}",
+        "CONCIERGE_TELEGRAM_STAFF_CHAT_ID": str(STAFF_CHAT),
+    }
+
+
+@pytest.fixture
+async def telegram_bot(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str]
+) -> AsyncIterator[Concierge]:
+    settings = make_settings(**telegram_env)
+    settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
+    app = Concierge(settings, analyzer=analyzer)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()

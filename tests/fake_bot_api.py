@@ -1,0 +1,207 @@
+"""A small in-process Bot API server (aiohttp) for tests: the real python-telegram-bot talks HTTP to it.
+
+It keeps an update queue with Telegram's confirmation semantics (an update is dropped once getUpdates is
+called with a higher offset), records every sent message with its time, and can enforce Telegram's
+limits by answering 429 with ``retry_after`` like the real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 4242
+
+
+@dataclass
+class Sent:
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    at: float
+    message_id: int
+
+
+@dataclass
+class FakeBotApi:
+    token: str = "4242:TEST-token-not-a-secret-aaaaaaaaaaaa"
+    global_limit: float | None = None  # messages per second before answering 429
+    per_chat_gap: float | None = None  # seconds between two messages to one private chat
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    callback_answers: list[str] = field(default_factory=list)
+    webhook: dict[str, Any] = field(default_factory=dict)
+    too_many: int = 0
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    _sent_event: asyncio.Event = field(default_factory=asyncio.Event)
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- what a test does as "Telegram users" -------------------------------------------------------
+    def _user(self, user_id: int, language: str, first_name: str) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language}
+
+    def push_text(self, user_id: int, text: str, *, language: str = "zh-hans", first_name: str = "Guest",
+                  chat_id: int | None = None, chat_type: str = "private") -> int:
+        update_id = next(self._ids)
+        chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = first_name
+        else:
+            chat["title"] = "Staff"
+        self.updates.append({
+            "update_id": update_id,
+            "message": {
+                "message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                "from": self._user(user_id, language, first_name), "text": text,
+            },
+        })
+        self._new_update.set()
+        return update_id
+
+    def push_button(self, user_id: int, data: str, *, language: str = "zh-hans") -> int:
+        update_id = next(self._ids)
+        self.updates.append({
+            "update_id": update_id,
+            "callback_query": {
+                "id": f"cb{update_id}", "chat_instance": "ci", "data": data,
+                "from": self._user(user_id, language, "Guest"),
+                "message": {"message_id": next(self._message_ids), "date": int(time.time()),
+                            "chat": {"id": user_id, "type": "private", "first_name": "Guest"}, "text": "…"},
+            },
+        })
+        self._new_update.set()
+        return update_id
+
+    def to_chat(self, chat_id: int) -> list[Sent]:
+        return [message for message in self.sent if message.chat_id == chat_id]
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` is true (checked after every sent message)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out; sent so far: {[(m.chat_id, m.text[:40]) for m in self.sent]}")
+            self._sent_event.clear()
+            try:
+                await asyncio.wait_for(self._sent_event.wait(), timeout=min(remaining, 0.5))
+            except TimeoutError:
+                pass
+
+    # --- the Bot API -----------------------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            body = await request.json()
+            return body if isinstance(body, dict) else {}
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            text = value if isinstance(value, str) else ""
+            try:
+                params[key] = json.loads(text)
+            except ValueError:
+                params[key] = text
+        return params
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        self.calls.append(method)
+        params = await self._params(request)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return web.json_response({"ok": True, "result": True})
+        return await handler(params)
+
+    async def _m_getMe(self, _params: dict[str, Any]) -> web.Response:
+        return _ok({"id": BOT_ID, "is_bot": True, "first_name": "Concierge", "username": "concierge_test_bot",
+                    "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False})
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> web.Response:
+        offset = int(params.get("offset") or 0)
+        if offset:
+            self.updates = [update for update in self.updates if update["update_id"] >= offset]
+        timeout = float(params.get("timeout") or 0)
+        deadline = time.monotonic() + timeout
+        while not self.updates and time.monotonic() < deadline:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout=max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+        limit = int(params.get("limit") or 100)
+        return _ok(self.updates[:limit])
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        chat_id = int(params["chat_id"])
+        now = time.monotonic()
+        if self._limited(chat_id, now):
+            self.too_many += 1
+            return web.json_response(
+                {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                 "parameters": {"retry_after": 1}}, status=429)
+        text = str(params.get("text", ""))
+        if len(text) > 4096:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}, status=400)
+        message_id = next(self._message_ids)
+        markup = params.get("reply_markup")
+        self.sent.append(Sent(chat_id, text, markup if isinstance(markup, dict) else None, now, message_id))
+        self._sent_event.set()
+        return _ok({"message_id": message_id, "date": int(time.time()), "text": text,
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}})
+
+    def _limited(self, chat_id: int, now: float) -> bool:
+        if self.global_limit is not None:
+            recent = [m for m in self.sent[-int(self.global_limit) * 2:] if now - m.at < 1.0]
+            if len(recent) >= self.global_limit:
+                return True
+        if self.per_chat_gap is not None:
+            last = next((m for m in reversed(self.sent) if m.chat_id == chat_id), None)
+            if last is not None and now - last.at < self.per_chat_gap:
+                return True
+        return False
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
+        self.callback_answers.append(str(params.get("callback_query_id")))
+        return _ok(True)
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
+        self.webhook = params
+        return _ok(True)
+
+    async def _m_deleteWebhook(self, _params: dict[str, Any]) -> web.Response:
+        self.webhook = {}
+        return _ok(True)
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})

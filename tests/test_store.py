@@ -1,0 +1,65 @@
+"""The store: restart keeps everything; concurrent read-then-write transactions lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from sqlmodel import select
+
+from bot.app import Concierge
+from crm.db import Database
+from crm.migrate import upgrade
+from crm.models import Guest, Message, Ticket
+from nlp import Analyzer
+from tests.conftest import SettingsFactory
+
+
+async def test_restart_keeps_guests_tickets_and_messages(make_settings: SettingsFactory, analyzer: Analyzer) -> None:
+    settings = make_settings()
+    app = Concierge(settings, analyzer=analyzer)
+    await app.start()
+    url = f"http://127.0.0.1:{app.port}/api/chat"
+    async with aiohttp.ClientSession() as client:
+        async with client.post(url, json={"session": "keep", "text": "卫生间漏水了，房间 906"}) as response:
+            assert "#1" in str(await response.json())
+    await app.stop()
+
+    again = Concierge(settings, analyzer=analyzer)
+    await again.start()
+    try:
+        async with again.db.read() as session:
+            assert len((await session.execute(select(Guest))).scalars().all()) == 1
+            assert (await session.execute(select(Ticket.room_number))).scalar_one() == "906"
+            assert len((await session.execute(select(Message))).scalars().all()) == 2
+        async with aiohttp.ClientSession() as client:
+            async with client.post(f"http://127.0.0.1:{again.port}/api/chat",
+                                   json={"session": "keep", "text": "请再送一瓶水"}) as response:
+                assert "#2" in str(await response.json())  # same guest, numbering continues
+        async with again.db.read() as session:
+            assert len((await session.execute(select(Guest))).scalars().all()) == 1
+    finally:
+        await again.stop()
+
+
+async def test_concurrent_read_then_write_loses_no_update(make_settings: SettingsFactory) -> None:
+    database = Database(make_settings().database_url)
+    await upgrade(database)
+    async with database.write() as session:
+        guest = Guest(name="Counter")
+        session.add(guest)
+    others = [Database(database.url) for _ in range(3)]  # separate engines, like separate workers
+
+    async def add_point(db: Database) -> None:
+        async with db.write() as session:
+            row = await session.get(Guest, guest.id)
+            assert row is not None
+            points = row.points
+            await asyncio.sleep(0.001)  # widen the race window
+            row.points = points + 1
+
+    await asyncio.gather(*(add_point(others[i % 3]) for i in range(60)))
+    async with database.read() as session:
+        assert (await session.get(Guest, guest.id)).points == 60  # type: ignore[union-attr]
+    for db in [database, *others]:
+        await db.dispose()

@@ -1,0 +1,176 @@
+"""Telegram through the real python-telegram-bot against the fake Bot API server over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import aiohttp
+from sqlmodel import select
+
+from bot.app import Concierge
+from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH, api_base, split_text
+from crm.models import InboxUpdate, Message, Ticket
+from nlp import Analyzer
+from tests.conftest import STAFF_CHAT, SettingsFactory
+from tests.fake_bot_api import FakeBotApi
+
+
+async def test_guest_start_faq_ticket_and_complaint(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
+    guest = 501
+    fake_api.push_text(guest, "/start", language="en", first_name="Alice")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(guest)) >= 1)
+    welcome = fake_api.to_chat(guest)[0]
+    assert "Welcome to Cloud Rest Hotel" in welcome.text and "Alice" in welcome.text
+    buttons = [row[0]["callback_data"] for row in welcome.reply_markup["inline_keyboard"]]
+    assert "handoff" in buttons
+
+    fake_api.push_text(guest, "what's the wifi password?", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(guest)) >= 2)
+    assert "CloudRest-Guest" in fake_api.to_chat(guest)[1].text
+
+    fake_api.push_text(guest, "Could you send two extra towels to room 1208 please", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(guest)) >= 3)
+    assert "#1" in fake_api.to_chat(guest)[2].text
+
+    fake_api.push_text(guest, "第三次打电话了，空调还是没人来修，太失望了", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(guest)) >= 4 and len(fake_api.to_chat(STAFF_CHAT)) >= 1)
+    assert "#2" in fake_api.to_chat(guest)[3].text and "抱歉" in fake_api.to_chat(guest)[3].text
+    alert = fake_api.to_chat(STAFF_CHAT)[0].text
+    assert "#2" in alert and "投诉" in alert and "Alice" in alert and "1208" in alert
+    assert "空调还是没人来修" in alert
+
+
+async def test_button_press_is_answered_and_acknowledged(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
+    fake_api.push_button(77, "faq:parking")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(77)) >= 1)
+    assert "停车" in fake_api.to_chat(77)[0].text
+    await fake_api.wait_for(lambda: "cb1" in fake_api.callback_answers or True)
+    for _ in range(20):
+        if fake_api.callback_answers:
+            break
+        await asyncio.sleep(0.05)
+    assert fake_api.callback_answers == ["cb1"]
+
+
+async def test_asking_for_a_person_reaches_staff(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
+    fake_api.push_text(88, "转人工", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(88) and fake_api.to_chat(STAFF_CHAT))
+    assert "#1" in fake_api.to_chat(88)[0].text
+    assert "#1" in fake_api.to_chat(STAFF_CHAT)[0].text and "转人工" in fake_api.to_chat(STAFF_CHAT)[0].text
+
+
+async def test_group_and_staff_chat_messages_are_not_treated_as_guests(
+    telegram_bot: Concierge, fake_api: FakeBotApi
+) -> None:
+    fake_api.push_text(9, "hello from the staff group", chat_id=STAFF_CHAT, chat_type="supergroup")
+    fake_api.push_text(10, "wifi?", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(10)) >= 1)
+    await asyncio.sleep(0.3)
+    assert fake_api.to_chat(STAFF_CHAT) == []
+    async with telegram_bot.db.read() as session:
+        assert len((await session.execute(select(Message).where(Message.direction == "in"))).scalars().all()) == 1
+
+
+async def test_200_messages_from_40_chats_answered_once_and_paced(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi
+) -> None:
+    fake_api.per_chat_gap = 0.9  # the fake answers 429 like Telegram when a chat gets >1 message/s
+    fake_api.global_limit = 30
+    settings = make_settings(**telegram_env)
+    settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
+    app = Concierge(settings, analyzer=analyzer)
+    await app.start()
+    try:
+        chats = range(1000, 1040)
+        questions = ["早餐几点？", "wifi password", "停车场在哪", "有健身房吗", "can I bring my dog"]
+        for question in questions:
+            for chat in chats:
+                fake_api.push_text(chat, question)
+        await fake_api.wait_for(lambda: len(fake_api.sent) >= 200, timeout=60)
+        await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
+    finally:
+        await app.stop()
+    per_chat = Counter(message.chat_id for message in fake_api.sent)
+    assert set(per_chat) == set(chats) and set(per_chat.values()) == {5}
+    assert fake_api.too_many == 0
+    for chat in chats:  # answered in the order asked
+        texts = [message.text for message in fake_api.to_chat(chat)]
+        assert "6:30" in texts[0] and "CloudRest-Guest" in texts[1] and "B1" in texts[2]
+    async with app.db.read() as session:
+        statuses = Counter((await session.execute(select(InboxUpdate.status))).scalars())
+    assert statuses == {"done": 200}
+
+
+async def test_webhook_checks_secret_and_feeds_inbox(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi
+) -> None:
+    settings = make_settings(
+        **telegram_env,
+        CONCIERGE_TELEGRAM_WEBHOOK_URL="https://hotel.example/telegram/webhook",
+        CONCIERGE_TELEGRAM_WEBHOOK_SECRET="s3cret-token",
+    )
+    app = Concierge(settings, analyzer=analyzer)
+    await app.start()
+    try:
+        assert fake_api.webhook["url"] == "https://hotel.example/telegram/webhook"
+        assert fake_api.webhook["secret_token"] == "s3cret-token"
+        update = {"update_id": 9001, "message": {"message_id": 1, "date": 0, "text": "早餐在哪里吃",
+                  "chat": {"id": 321, "type": "private"}, "from": {"id": 321, "is_bot": False, "first_name": "L"}}}
+        url = f"http://127.0.0.1:{app.port}{WEBHOOK_PATH}"
+        async with aiohttp.ClientSession() as client:
+            async with client.post(url, json=update) as response:
+                assert response.status == 403
+            async with client.post(url, json=update, headers={SECRET_HEADER: "wrong"}) as response:
+                assert response.status == 403
+            async with client.post(url, data="{bad", headers={SECRET_HEADER: "s3cret-token"}) as response:
+                assert response.status == 400
+            for _ in range(2):  # Telegram re-delivers when unsure: processed once
+                async with client.post(url, json=update, headers={SECRET_HEADER: "s3cret-token"}) as response:
+                    assert response.status == 200
+        await fake_api.wait_for(lambda: len(fake_api.to_chat(321)) >= 1)
+        await asyncio.sleep(0.5)
+        assert len(fake_api.to_chat(321)) == 1 and "6:30" in fake_api.to_chat(321)[0].text
+    finally:
+        await app.stop()
+
+
+async def test_updates_left_in_the_inbox_by_a_crash_are_answered_after_restart(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi
+) -> None:
+    settings = make_settings(**telegram_env)
+    settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
+    first = Concierge(settings, analyzer=analyzer)
+    await first.prepare_store()
+    # The poller committed this update and confirmed it to Telegram, then the process died.
+    update = {"update_id": 55, "message": {"message_id": 1, "date": 0, "text": "泳池几点开",
+              "chat": {"id": 4040, "type": "private"}, "from": {"id": 4040, "is_bot": False, "first_name": "Z"}}}
+    await first.pipeline.receive("telegram", "55", "4040", update)
+    await first.db.dispose()
+    second = Concierge(settings, analyzer=analyzer)
+    await second.start()
+    try:
+        await fake_api.wait_for(lambda: len(fake_api.to_chat(4040)) >= 1)
+        assert "7:00" in fake_api.to_chat(4040)[0].text
+    finally:
+        await second.stop()
+
+
+def test_api_base_accepts_server_with_or_without_bot_suffix() -> None:
+    assert api_base("http://127.0.0.1:8081") == "http://127.0.0.1:8081/bot"
+    assert api_base("https://api.telegram.org/bot/") == "https://api.telegram.org/bot"
+
+
+def test_long_text_is_split_below_telegram_limit() -> None:
+    pieces = split_text(("一行文字\n" * 3000))
+    assert len(pieces) > 1 and all(len(piece) <= 4096 for piece in pieces)
+    assert "".join(pieces).count("一行文字") == 3000
+
+
+async def test_tickets_are_numbered_per_guest_message(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
+    fake_api.push_text(600, "马桶堵了，房间1502，快来人")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(600)) >= 1)
+    async with telegram_bot.db.read() as session:
+        ticket = (await session.execute(select(Ticket))).scalar_one()
+    assert ticket.category == "maintenance" and ticket.room_number == "1502" and ticket.priority == "high"
+    assert f"#{ticket.id}" in fake_api.to_chat(600)[0].text
