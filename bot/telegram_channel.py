@@ -28,7 +28,7 @@ from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from crm.inbox import pending_ids
 from crm.models import Outbox
-from handlers.types import Inbound
+from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,8 @@ def parse_update(update: dict[str, Any], staff_chat_id: int | None = None) -> In
     text = message.get("text") if isinstance(message, dict) else None
     if not isinstance(text, str):
         return Inbound(**common, text="")  # sticker, photo, voice…: ask for text
-    stripped = text.strip()
-    if stripped.startswith("/"):
-        command = stripped[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(stripped) > 1 else ""
-        if command == "start":
-            return Inbound(**common, command="start", text=text)
-    return Inbound(**common, text=text)
+    command, rest = split_command(text)
+    return Inbound(**common, command=command, text=rest if command else text)
 
 
 @dataclass(frozen=True)

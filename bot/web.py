@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.pipeline import Pipeline, Result
-from handlers.types import Inbound
+from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,11 @@ def validate(body: Any) -> dict[str, Any]:
             raise BadRequest("'button' must be a string of at most 64 bytes")
         payload["button"] = button
     elif isinstance(text, str):
+        command, rest = split_command(text)
+        if command:
+            payload["command"], text = command, rest
         payload["text"] = text[:MAX_TEXT]
         payload["truncated"] = len(text) > MAX_TEXT
-        if text.strip() == "/start":
-            payload["command"] = "start"
     else:
         raise BadRequest("send 'text' (a string) or 'button'")
     lang = body.get("lang")

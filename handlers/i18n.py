@@ -1,4 +1,7 @@
-"""Per-locale message catalogs (YAML next to this module) and the hotel's bilingual texts.
+"""Per-locale message catalogs and the hotel's bilingual texts.
+
+Catalogs are YAML files under ``locales/<locale>/`` (one file per area: guest, staff, campaigns…); all
+files of a locale are merged, and a key defined twice is an error rather than a silent override.
 
 The hotel writes its own texts (FAQ, names) once in Chinese and once in English; Traditional Chinese
 guests get the Chinese text converted with OpenCC rather than asking the hotel to write it three times.
@@ -49,8 +52,14 @@ class Catalog:
     def __init__(self, directory: Path = _DIR) -> None:
         self._messages: dict[str, dict[str, str]] = {}
         for locale in LOCALES:
-            data = yaml.safe_load((directory / f"{locale}.yaml").read_text(encoding="utf-8")) or {}
-            self._messages[locale] = {str(key): str(value) for key, value in data.items()}
+            merged: dict[str, str] = {}
+            for path in sorted((directory / locale).glob("*.yaml")):
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                for key, value in data.items():
+                    if str(key) in merged:
+                        raise ValueError(f"{path}: message key {key!r} is already defined in another file")
+                    merged[str(key)] = str(value)
+            self._messages[locale] = merged
 
     def keys(self, locale: str) -> set[str]:
         return set(self._messages.get(locale, {}))

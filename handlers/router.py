@@ -1,43 +1,89 @@
-"""Routing: conversation state first (later flows), then commands, buttons and the analysed category."""
+"""Routing: commands, then buttons, then the flow the guest is in, then the analysed category.
+
+Each area registers its entry points in the tables below (commands by name, buttons by value prefix,
+flows by name), so adding a capability means adding a module and a line here, not growing this file.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from handlers import info, tickets
 from handlers.context import Turn
 from handlers.types import Reply
 
+Handler = Callable[[Turn], Awaitable[None]]
+FlowHandler = Callable[[Turn], Awaitable[bool]]  # False: the flow let go of the message, route it afresh
+
 # Below this the analyser's guess is not worth acting on: the guest is asked again and offered a person.
 LOW_CONFIDENCE = 0.4
 
 
+async def _welcome(turn: Turn) -> None:
+    info.welcome(turn)
+
+
+async def _faq_menu(turn: Turn) -> None:
+    info.faq_menu(turn)
+
+
+async def _service_menu(turn: Turn) -> None:
+    info.service_menu(turn)
+
+
+async def _faq_button(turn: Turn) -> None:
+    if not info.faq_answer(turn, (turn.inbound.button or "").removeprefix(info.FAQ_PREFIX)):
+        info.fallback(turn)
+
+
+COMMANDS: dict[str, Handler] = {
+    "start": _welcome,
+    "help": _welcome,
+}
+
+# Exact button values first, then prefixes ("faq:wifi" → "faq:").
+BUTTONS: dict[str, Handler] = {
+    info.HANDOFF: tickets.handoff,
+    info.FAQ_MENU: _faq_menu,
+    info.SERVICE_MENU: _service_menu,
+    info.FAQ_PREFIX: _faq_button,
+}
+
+FLOWS: dict[str, FlowHandler] = {}
+
+
+def _button_handler(value: str) -> Handler | None:
+    if value in BUTTONS:
+        return BUTTONS[value]
+    prefix = value.split(":", 1)[0] + ":" if ":" in value else None
+    return BUTTONS.get(prefix) if prefix else None
+
+
 async def handle(turn: Turn) -> None:
     inbound = turn.inbound
-    if inbound.command == "start":
-        info.welcome(turn)
+    command = COMMANDS.get(inbound.command or "") if inbound.command else None
+    if command is not None:
+        await command(turn)
     elif inbound.button is not None:
-        await _button(turn, inbound.button)
+        handler = _button_handler(inbound.button)
+        await (handler(turn) if handler else _stale_button(turn))
     elif not inbound.text.strip():
         turn.say("input.empty")
     else:
-        await _text(turn)
+        flow = FLOWS.get(turn.state.flow or "")
+        if flow is None or not await flow(turn):
+            await route_text(turn)
     if inbound.truncated and turn.replies:
         turn.replies.insert(0, Reply(turn.t("input.truncated")))
 
 
-async def _button(turn: Turn, value: str) -> None:
-    if value == info.HANDOFF:
-        await tickets.handoff(turn)
-    elif value == info.FAQ_MENU:
-        info.faq_menu(turn)
-    elif value == info.SERVICE_MENU:
-        info.service_menu(turn)
-    elif value.startswith(info.FAQ_PREFIX) and info.faq_answer(turn, value.removeprefix(info.FAQ_PREFIX)):
-        pass
-    else:  # stale or forged button: behave as if the guest had said nothing we understood
-        info.fallback(turn)
+async def _stale_button(turn: Turn) -> None:
+    """A button from an old message or a forged value: answer as if we had not understood."""
+    info.fallback(turn)
 
 
-async def _text(turn: Turn) -> None:
+async def route_text(turn: Turn) -> None:
+    """What a free-text message means when no flow claims it."""
     analysis = turn.analysis
     if analysis is None:
         info.fallback(turn)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+_COMMAND = re.compile(r"^/([A-Za-z_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,11 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     ticket_id: int | None = None
+
+
+def split_command(text: str) -> tuple[str | None, str]:
+    """``/language en`` → ("language", "en"); anything else → (None, text). Channels share this rule."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return None, text
+    return match.group(1).lower(), (match.group(2) or "").strip()
