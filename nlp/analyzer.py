@@ -161,14 +161,22 @@ class Analyzer:
             clean = self._norm.to_simplified(clean)
         keys, surface = self._tokens(clean)
         scan = self._scan(keys, surface)
+        today = self.local_today(now)
+        entities = self._entities.extract(clean, today, True)
+        implicit = entities.pop("_implicit_dates", False)
+        # stay facts are evidence of a booking conversation ("明晚两个人，标间" has no booking verb)
+        stay = sum(1 for key in ("nights", "guests", "rooms", "room_type", "check_in", "check_out") if key in entities)
+        if stay:
+            scan.cats["booking"] = scan.cats.get("booking", 0.0) + min(stay, 3) * 0.7
         category, confidence = self._decide(scan)
+        if implicit and category not in _BOOKING_FAMILY:
+            entities = self._entities.extract(clean, today, False)
+            entities.pop("_implicit_dates", None)
         sentiment = _sentiment_label(scan.sentiment, scan.sent_hits)
         urgency = self._urgency(scan, category, sentiment)
         faq_topic = None
         if category == "faq" and scan.faq:
             faq_topic = max(scan.faq.items(), key=lambda item: item[1])[0]
-        today = self.local_today(now)
-        entities = self._entities.extract(clean, today, category in _BOOKING_FAMILY)
         entities = finish_dates(entities)
         keywords = _keywords(scan, category)
         return Analysis(
@@ -219,6 +227,10 @@ class Analyzer:
                     joined = join_tokens(joined, keys[j])
                     if joined not in prefixes:
                         break
+            if best is None and len(key) > 1 and not key.isascii():
+                # jieba sometimes swallows a term into a longer dictionary word ("灯不亮", "停车位");
+                # look for terms of two or more characters inside the unmatched word.
+                self._scan_inside(key, scan, neg_left > 0, boost if boost_left else 1.0)
             if best is None:
                 i += 1
                 if neg_left:
@@ -240,6 +252,27 @@ class Analyzer:
                 boost_left -= 1
             i = best_end + 1
         return scan
+
+    def _scan_inside(self, word: str, scan: _Scan, negated: bool, boost: float) -> None:
+        terms, prefixes = self._terms, self._prefixes
+        n = len(word)
+        pos = 0
+        while pos < n - 1:
+            found = None
+            end = pos + 1
+            while end <= n and word[pos:end] in prefixes:
+                if end - pos >= 2 and word[pos:end] in terms:
+                    found = end
+                end += 1
+            if found is None:
+                pos += 1
+                continue
+            piece = word[pos:found]
+            term = terms[piece]
+            scan.apply(term, piece, piece, negated and not term.negator, boost)
+            if term.negator:
+                negated = True
+            pos = found
 
     @staticmethod
     def _decide(scan: _Scan) -> tuple[str, float]:

@@ -321,8 +321,10 @@ class EntityExtractor:
             after = text[end:end + 10]
             is_out = bool(_OUT_AFTER.search(after)) or (bool(_OUT_BEFORE.search(before)) and (check_in is not None or "退房" in before or "check" in before or "leav" in before or "depart" in before or "离" in before))
             explicit = is_out or bool(_IN_NEAR.search(before[-8:] + after[:8]))
-            if not booking_context and not explicit:
-                continue
+            if not explicit:
+                out["_implicit_dates"] = True
+                if not booking_context:
+                    continue
             if is_out and check_out is None:
                 check_out = value
             elif check_in is None:
