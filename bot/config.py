@@ -111,6 +111,7 @@ class TelegramSettings(_Model):
     token: str = ""
     api_base_url: str = DEFAULT_TELEGRAM_BASE
     staff_chat_id: int | None = None
+    department_chats: dict[str, int] = Field(default_factory=dict)  # department -> its own staff chat
     webhook_url: str = ""
     webhook_secret: str = ""
     rate_limit_per_second: float = Field(default=25, gt=0, le=30)

@@ -23,7 +23,7 @@ from bot.config import Settings
 from crm import inbox
 from crm.conversation import load_state, touch
 from crm.db import Database
-from crm.guests import identify_guest
+from crm.guests import identify_guest, stated_language
 from crm.messages import log_message, summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue
@@ -146,7 +146,10 @@ class Pipeline:
             language=hint,
         )
         assert guest.id is not None
-        if analysis is not None and _has_words(inbound.text):
+        stated = await stated_language(session, guest.id)
+        if stated:
+            guest.language = stated
+        elif analysis is not None and _has_words(inbound.text):
             guest.language = analysis.lang
         locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
         message = await log_message(session, self._inbound_message(guest, row, inbound, analysis))

@@ -26,6 +26,7 @@ from bot.config import TelegramSettings
 from bot.delivery import HELD, Deliverer, SendError
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
+from bot.telegram_staff import STAFF_INBOX, TelegramStaff
 from crm.inbox import pending_ids
 from crm.models import Outbox
 from handlers.types import Inbound, split_command
@@ -114,6 +115,7 @@ class InboxItem:
     """What we put on PTB's update queue: a committed inbox row, not a raw update."""
 
     inbox_id: int
+    channel: str = CHANNEL  # STAFF_INBOX for staff-chat updates, which bypass the guest pipeline
 
 
 def _keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
@@ -150,6 +152,7 @@ class TelegramChannel:
         pipeline.register_channel(CHANNEL, lambda payload: parse_update(payload, staff), push=True)
         deliverer.register(CHANNEL, self.send)
         deliverer.register(STAFF, self.send_staff)
+        self.staff = TelegramStaff(self)  # staff chat, cards and commands; registers the staff senders
 
     @property
     def uses_webhook(self) -> bool:
@@ -168,8 +171,9 @@ class TelegramChannel:
         else:
             await self.app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
-        for inbox_id, _channel in await pending_ids(self.pipeline.db, CHANNEL):  # left by a crash
-            await self.app.update_queue.put(InboxItem(inbox_id))
+        for channel in (CHANNEL, STAFF_INBOX):
+            for inbox_id, _channel in await pending_ids(self.pipeline.db, channel):  # left by a crash
+                await self.app.update_queue.put(InboxItem(inbox_id, channel))
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -214,12 +218,13 @@ class TelegramChannel:
                 offset = max(offset or 0, update_id + 1)
 
     async def _ingest(self, update: dict[str, Any]) -> None:
-        inbox_id, new = await self.pipeline.receive(CHANNEL, str(update["update_id"]), _chat_key(update), update)
+        channel = STAFF_INBOX if self.staff.wants(update) else CHANNEL
+        inbox_id, new = await self.pipeline.receive(channel, str(update["update_id"]), _chat_key(update), update)
         callback = update.get("callback_query")
-        if isinstance(callback, dict) and isinstance(callback.get("id"), str):
-            asyncio.create_task(self._answer_callback(callback["id"]))
+        if channel == CHANNEL and isinstance(callback, dict) and isinstance(callback.get("id"), str):
+            asyncio.create_task(self._answer_callback(callback["id"]))  # staff buttons are answered with a result
         if new:
-            await self.app.update_queue.put(InboxItem(inbox_id))
+            await self.app.update_queue.put(InboxItem(inbox_id, channel))
 
     async def _answer_callback(self, callback_id: str) -> None:
         try:
@@ -241,7 +246,10 @@ class TelegramChannel:
         return web.Response(text="ok")
 
     async def _on_item(self, item: InboxItem, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.pipeline.process(item.inbox_id)
+        if item.channel == STAFF_INBOX:
+            await self.staff.process(item.inbox_id)
+        else:
+            await self.pipeline.process(item.inbox_id)
 
     async def send(self, row: Outbox) -> str | None:
         if not row.chat_id:

@@ -19,3 +19,11 @@ async def load_state(session: AsyncSession, guest_id: int) -> ConversationState:
 
 def touch(state: ConversationState) -> None:
     state.updated_at = utcnow()
+
+
+async def release_handoff(session: AsyncSession, guest_id: int) -> None:
+    """Staff hand the conversation back: the bot answers for itself again."""
+    state = await load_state(session, guest_id)
+    state.handoff = False
+    state.low_confidence_streak = 0
+    touch(state)

@@ -78,3 +78,13 @@ async def remember_preference(
 async def preferences_of(session: AsyncSession, guest_id: int) -> list[Preference]:
     result = await session.execute(select(Preference).where(Preference.guest_id == guest_id).order_by(Preference.key))
     return list(result.scalars())
+
+
+async def stated_language(session: AsyncSession, guest_id: int) -> str | None:
+    """The language the guest chose explicitly (/language), which outranks detection."""
+    result = await session.execute(
+        select(Preference.value).where(
+            Preference.guest_id == guest_id, Preference.key == "language", Preference.source == "stated"
+        )
+    )
+    return result.scalar_one_or_none()

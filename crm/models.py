@@ -111,6 +111,7 @@ class Ticket(SQLModel, table=True):
     resolved_at: datetime | None = _ts(nullable=True)
     assignee_id: int | None = Field(default=None, foreign_key="staffuser.id")
     escalation_level: int = 0
+    root_cause: str | None = Field(default=None, max_length=2000)  # the staff's note on why it happened
     created_at: datetime = _created()
     updated_at: datetime = _created()
 
@@ -226,4 +227,78 @@ class AuditLog(SQLModel, table=True):
     action: str = Field(max_length=60)
     target: str = Field(default="", max_length=120)
     detail: str = Field(default="", max_length=1000)
+    created_at: datetime = _created()
+
+
+class StaffSession(SQLModel, table=True):
+    """A dashboard login. Only the token's SHA-256 is stored, so a leaked table cannot be replayed."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staffuser.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _created()
+    expires_at: datetime = _ts(index=True)
+
+
+class MessageTerm(SQLModel, table=True):
+    """Full-text index of the conversation log: one row per distinct search token of a message
+    (jieba words for Chinese, stems for English). Portable across SQLite and PostgreSQL, unlike FTS."""
+
+    __table_args__ = (Index("ix_messageterm_term_message", "term", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    term: str = Field(max_length=64)
+
+
+# --- Lifecycle (issue 6): stay preparation, imported history, segments, loyalty points -------------------
+
+
+class StayPreparation(SQLModel, table=True):
+    """Pre-arrival: the remembered preferences offered for one booking and the guest's yes/no, so that the
+    answer reaches the stay (housekeeping) instead of staying in a chat log."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", unique=True)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    preferences: list[dict[str, str]] = _json(list)
+    answer: str | None = Field(default=None, max_length=3)  # yes | no
+    answered_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _created()
+
+
+class GuestHistory(SQLModel, table=True):
+    """Stays a guest made before the bot knew them (PMS import); RFM and re-engagement add bookings to it."""
+
+    guest_id: int = Field(primary_key=True, foreign_key="guest.id")
+    stays: int = 0
+    nights: int = 0
+    revenue: int = 0
+    last_stay: date | None = None
+    source: str = Field(default="import", max_length=40)
+    updated_at: datetime = _created()
+
+
+class GuestSegment(SQLModel, table=True):
+    """Nightly RFM scores (1–5 each) and the customer-pyramid class (A top 1 %, B next 4 %, C next 15 %, D)."""
+
+    guest_id: int = Field(primary_key=True, foreign_key="guest.id")
+    recency_days: int | None = None
+    frequency: int = 0
+    monetary: int = 0
+    r: int = 1
+    f: int = 1
+    m: int = 1
+    rfm: str = Field(default="111", max_length=3)
+    pyramid: str = Field(default="D", max_length=1, index=True)
+    computed_at: datetime = _created()
+
+
+class PointsEntry(SQLModel, table=True):
+    """Loyalty points ledger; the unique reason (``stay:<booking>``) makes the nightly award idempotent."""
+
+    __table_args__ = (UniqueConstraint("guest_id", "reason", name="uq_points_guest_reason"),)
+    id: int | None = Field(default=None, primary_key=True)
+    guest_id: int = Field(foreign_key="guest.id", index=True)
+    points: int
+    reason: str = Field(max_length=60)
     created_at: datetime = _created()

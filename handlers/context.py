@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,15 +23,31 @@ class TicketRule(Protocol):
     resolve_minutes: int
 
 
-class HotelNames(Protocol):
+class RoomTypeInfo(Protocol):
+    code: str
     names: BilingualText
+    capacity: int
+    rate: int
+
+
+class HotelInfo(Protocol):
+    names: BilingualText
+    check_in_time: time
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+
+class CancellationRule(Protocol):
+    free_until_hours_before_check_in: int
+    penalty_nights: int
 
 
 class HotelConfig(Protocol):
     """The part of the hotel's settings that flows need (bot.config.Settings satisfies it)."""
 
     @property
-    def hotel(self) -> HotelNames: ...
+    def hotel(self) -> HotelInfo: ...
     @property
     def faq(self) -> Mapping[str, BilingualText]: ...
     @property
@@ -38,9 +55,14 @@ class HotelConfig(Protocol):
     @property
     def ticket_categories(self) -> Mapping[str, TicketRule]: ...
     @property
+    def room_types(self) -> Sequence[RoomTypeInfo]: ...
+    @property
+    def cancellation_policy(self) -> CancellationRule: ...
+    @property
     def default_language(self) -> str: ...
     @property
     def languages(self) -> Sequence[str]: ...
+    def room_type(self, code: str) -> RoomTypeInfo | None: ...
 
 
 @dataclass

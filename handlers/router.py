@@ -1,22 +1,25 @@
-"""Routing: commands, then buttons, then the flow the guest is in, then the analysed category.
+"""Routing: commands, then buttons, then hand-off, then the flow the guest is in, then the category.
 
-Each area registers its entry points in the tables below (commands by name, buttons by value prefix,
-flows by name), so adding a capability means adding a module and a line here, not growing this file.
+Each area registers its entry points in the tables below (commands by name, buttons by exact value or
+``prefix:``, flows by name), so adding a capability means adding a module and a line here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import info, tickets
+from handlers import booking, info, phrases, preferences, reservations, tickets
 from handlers.context import Turn
+from handlers.flow import clear_flow
 from handlers.types import Reply
 
 Handler = Callable[[Turn], Awaitable[None]]
 FlowHandler = Callable[[Turn], Awaitable[bool]]  # False: the flow let go of the message, route it afresh
 
-# Below this the analyser's guess is not worth acting on: the guest is asked again and offered a person.
+# Below this the analyser's guess is not worth acting on: the guest is asked again and offered a person;
+# twice in a row and a person takes over.
 LOW_CONFIDENCE = 0.4
+LOW_CONFIDENCE_HANDOFF = 2
 
 
 async def _welcome(turn: Turn) -> None:
@@ -36,27 +39,52 @@ async def _faq_button(turn: Turn) -> None:
         info.fallback(turn)
 
 
+async def _abort(turn: Turn) -> None:
+    clear_flow(turn)
+    turn.say("flow.abandoned")
+
+
 COMMANDS: dict[str, Handler] = {
     "start": _welcome,
     "help": _welcome,
+    "language": preferences.language_command,
+    "bookings": reservations.list_bookings,
+    "book": booking.start,
 }
 
-# Exact button values first, then prefixes ("faq:wifi" → "faq:").
 BUTTONS: dict[str, Handler] = {
     info.HANDOFF: tickets.handoff,
     info.FAQ_MENU: _faq_menu,
     info.SERVICE_MENU: _service_menu,
     info.FAQ_PREFIX: _faq_button,
+    booking.ABORT: _abort,
+    "book:": booking.on_button,
+    "chg:pick:": reservations.on_pick_button,
+    "cxl:pick:": reservations.on_pick_button,
+    reservations.CONFIRM[reservations.CHANGE]: reservations.on_confirm_button,
+    reservations.CONFIRM[reservations.CANCEL]: reservations.on_confirm_button,
+    tickets.FOLLOW_UP_PREFIX: tickets.follow_up_answer,
+    preferences.LANGUAGE_PREFIX: preferences.language_button,
 }
 
-FLOWS: dict[str, FlowHandler] = {}
+FLOWS: dict[str, FlowHandler] = {
+    booking.FLOW: booking.on_text,
+    reservations.CHANGE: reservations.on_text,
+    reservations.CANCEL: reservations.on_text,
+    reservations.ATTACH: reservations.attach_on_text,
+    tickets.ROOM_FLOW: tickets.room_flow,
+}
 
 
 def _button_handler(value: str) -> Handler | None:
     if value in BUTTONS:
         return BUTTONS[value]
-    prefix = value.split(":", 1)[0] + ":" if ":" in value else None
-    return BUTTONS.get(prefix) if prefix else None
+    parts = value.split(":")
+    for cut in range(len(parts) - 1, 0, -1):  # longest prefix first: "chg:pick:" before "chg:"
+        handler = BUTTONS.get(":".join(parts[:cut]) + ":")
+        if handler is not None:
+            return handler
+    return None
 
 
 async def handle(turn: Turn) -> None:
@@ -69,7 +97,10 @@ async def handle(turn: Turn) -> None:
         await (handler(turn) if handler else _stale_button(turn))
     elif not inbound.text.strip():
         turn.say("input.empty")
+    elif turn.state.handoff:
+        await tickets.relay_to_staff(turn)  # a person holds the conversation: the bot stays quiet
     else:
+        await preferences.learn(turn)
         flow = FLOWS.get(turn.state.flow or "")
         if flow is None or not await flow(turn):
             await route_text(turn)
@@ -88,21 +119,41 @@ async def route_text(turn: Turn) -> None:
     if analysis is None:
         info.fallback(turn)
         return
+    text = turn.inbound.text
     category = analysis.category
-    if analysis.escalate:
+    confident = analysis.confidence >= LOW_CONFIDENCE or category == "complaint" or analysis.escalate
+    turn.state.low_confidence_streak = 0 if confident else turn.state.low_confidence_streak + 1
+    if analysis.escalate or turn.state.low_confidence_streak >= LOW_CONFIDENCE_HANDOFF:
         await tickets.handoff(turn)
+    elif phrases.matches("status", text) and await tickets.status(turn):
+        pass
+    elif phrases.matches("my_bookings", text):
+        await reservations.list_bookings(turn)
     elif category == "complaint":
         await tickets.complaint(turn)
-    elif analysis.confidence < LOW_CONFIDENCE:
+    elif not confident:
         info.fallback(turn)
+    elif category in ("booking", "booking_change", "cancellation") or analysis.entities.get("booking_ref"):
+        await _booking_category(turn, category)
     elif category in tickets.SERVICE_CATEGORIES:
         await tickets.service_request(turn, category)
-    elif category in tickets.BOOKING_CATEGORIES:
-        await tickets.booking_request(turn, category)
     elif category == "faq":
         if not info.faq_answer(turn, analysis.faq_topic):
             info.faq_menu(turn)
     elif category == "praise":
-        info.thanks(turn)
+        await tickets.praise(turn)
+    elif await reservations.maybe_attach(turn):
+        pass
     else:
         info.hello(turn)
+
+
+async def _booking_category(turn: Turn, category: str) -> None:
+    if category == "booking_change":
+        await reservations.start(turn, reservations.CHANGE)
+    elif category == "cancellation":
+        await reservations.start(turn, reservations.CANCEL)
+    elif category == "booking" and not (turn.analysis and turn.analysis.entities.get("booking_ref")):
+        await booking.start(turn)
+    elif not await reservations.maybe_attach(turn):
+        await reservations.list_bookings(turn)

@@ -7,13 +7,13 @@ from crm.outbox import enqueue
 from handlers.context import Turn
 
 
-async def alert_staff(turn: Turn, ticket: Ticket, words: str) -> None:
+async def alert_staff(turn: Turn, ticket: Ticket, words: str, *, key: str = "staff.alert") -> None:
     """Post the ticket to staff with the guest's own words, in the staff's language."""
     locale = turn.staff_locale
     catalog = turn.catalog
     text = catalog.text(
         locale,
-        "staff.alert",
+        key,
         ticket=ticket.id,
         category=catalog.text(locale, f"category.{ticket.category}"),
         priority=catalog.text(locale, f"priority.{ticket.priority}"),

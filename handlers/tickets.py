@@ -1,39 +1,57 @@
-"""Service requests, complaints, hand-off to a person: each becomes a ticket for the right department."""
+"""Service requests, complaints, praise and hand-off: each becomes a ticket for the right department.
+
+Complaints follow the hotel's six-step procedure; the ticket's timeline records each step:
+1 listen and apologise at once · 2 record · 3 classify and route (priority high, duty manager alerted) ·
+4 solution by staff · 5 follow-up with the guest after resolution · 6 the manager's root-cause note.
+Steps 1–3 and the guest's side of 5 happen here; 4 and 6 are staff actions.
+"""
 
 from __future__ import annotations
 
-from crm.models import Ticket
-from crm.tickets import TicketSpec, add_event, open_ticket
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from crm.models import ChannelIdentity, Outbox, StaffUser, Ticket
+from crm.outbox import enqueue
+from crm.tickets import TicketSpec, add_event, open_ticket, open_tickets_of
+from handlers import phrases
 from handlers.context import Turn
-from handlers.i18n import localize
+from handlers.flow import clear_flow, set_flow
+from handlers.formatting import fmt_datetime
+from handlers.i18n import Catalog, localize
 from handlers.staff import alert_staff
 
 SERVICE_CATEGORIES = frozenset({"housekeeping", "maintenance", "food_beverage", "front_desk", "billing"})
 BOOKING_CATEGORIES = frozenset({"booking", "booking_change", "cancellation"})
+ROOM_BOUND = frozenset({"housekeeping", "maintenance", "food_beverage"})  # staff must know which room
+ROOM_FLOW = "service_room"
+FOLLOW_UP_PREFIX = "fu:"
+_ROOM = re.compile(r"^\s*#?(\d{3,5})\s*(?:号|號|房|室|room)?\s*$", re.I)
 
 
-def _room(turn: Turn) -> str | None:
-    if turn.analysis is not None:
-        room = turn.analysis.entities.get("room_number")
-        if room:
-            turn.guest.room_number = str(room)[:10]
-    return turn.guest.room_number
+def _room_from(turn: Turn) -> str | None:
+    if turn.analysis is not None and turn.analysis.entities.get("room_number"):
+        return str(turn.analysis.entities["room_number"])[:10]
+    match = _ROOM.match(turn.inbound.text)
+    return match.group(1) if match else None
 
 
-async def _open(turn: Turn, category: str, *, priority: str | None = None) -> Ticket:
+async def _open(turn: Turn, category: str, summary: str, *, priority: str | None = None) -> Ticket:
     rule = turn.hotel.ticket_categories.get(category) or turn.hotel.ticket_categories["other"]
-    if turn.analysis is not None and turn.analysis.urgency == "high" and rule.priority in ("low", "normal"):
-        priority = priority or "high"
+    if priority is None and turn.analysis is not None and turn.analysis.urgency == "high":
+        priority = "high" if rule.priority in ("low", "normal") else rule.priority
     spec = TicketSpec(
         guest_id=turn.guest.id or 0,
         category=category,
         department=rule.department,
         priority=priority or rule.priority,
         channel=turn.inbound.channel,
-        summary=turn.inbound.text,
+        summary=summary,
         respond_minutes=rule.respond_minutes,
         resolve_minutes=rule.resolve_minutes,
-        room_number=_room(turn),
+        room_number=turn.guest.room_number,
     )
     ticket = await open_ticket(turn.session, spec, now=turn.now)
     turn.ticket_id = ticket.id
@@ -46,11 +64,22 @@ def _department_name(turn: Turn, code: str) -> str:
 
 
 async def service_request(turn: Turn, category: str) -> None:
-    ticket = await _open(turn, category)
+    room = _room_from(turn)
+    if room:
+        turn.guest.room_number = room
+    if category in ROOM_BOUND and not turn.guest.room_number:
+        set_flow(turn, ROOM_FLOW, "room", {"category": category, "text": turn.inbound.text[:2000],
+                                           "urgency": turn.analysis.urgency if turn.analysis else "normal"})
+        turn.say("ticket.ask_room", buttons=[turn.button("button.abort", "flow:abort")])
+        return
+    await _file_request(turn, category, turn.inbound.text)
+
+
+async def _file_request(turn: Turn, category: str, words: str, *, urgent: bool = False) -> None:
+    ticket = await _open(turn, category, words, priority="high" if urgent else None)
     rule = turn.hotel.ticket_categories.get(category) or turn.hotel.ticket_categories["other"]
-    key = "ticket.ack_room" if ticket.room_number else "ticket.ack"
     turn.say(
-        key,
+        "ticket.ack_room" if ticket.room_number else "ticket.ack",
         ticket=ticket.id,
         department=_department_name(turn, ticket.department),
         room=ticket.room_number,
@@ -58,28 +87,134 @@ async def service_request(turn: Turn, category: str) -> None:
     )
     await add_event(turn.session, ticket, "acknowledged", note=turn.replies[-1].text, now=turn.now)
     if ticket.priority in ("high", "urgent"):
-        await alert_staff(turn, ticket, turn.inbound.text)
+        await alert_staff(turn, ticket, words)
         await add_event(turn.session, ticket, "escalated", note="staff chat", now=turn.now)
 
 
+async def room_flow(turn: Turn) -> bool:
+    """The guest was asked for a room number for a pending request."""
+    if phrases.matches("abort", turn.inbound.text):
+        clear_flow(turn)
+        turn.say("flow.abandoned")
+        return True
+    room = _room_from(turn)
+    if room is None:
+        if turn.analysis is not None and turn.analysis.category not in ("other",) and turn.analysis.confidence >= 0.5:
+            clear_flow(turn)  # a new topic: the old request is dropped rather than filed without a room
+            return False
+        turn.say("ticket.ask_room_again", buttons=[turn.button("button.abort", "flow:abort")])
+        return True
+    slots = turn.state.slots
+    turn.guest.room_number = room
+    clear_flow(turn)
+    await _file_request(turn, str(slots.get("category", "housekeeping")), str(slots.get("text", "")),
+                        urgent=slots.get("urgency") == "high")
+    return True
+
+
+async def status(turn: Turn) -> bool:
+    """"我的毛巾送了吗" / "any update?": the status of the guest's open tickets; False if there are none."""
+    open_tickets = await open_tickets_of(turn.session, turn.guest.id or 0)
+    if not open_tickets:
+        return False
+    zone = turn.hotel.hotel.zone
+    for ticket in open_tickets[:3]:
+        overdue = ticket.resolve_due is not None and ticket.resolve_due < turn.now
+        turn.say(
+            "ticket.status_overdue" if overdue else "ticket.status",
+            ticket=ticket.id,
+            category=turn.t(f"category.{ticket.category}"),
+            status=turn.t(f"status.{ticket.status}"),
+            due=fmt_datetime(turn, ticket.resolve_due, zone) if ticket.resolve_due else "—",
+        )
+        await add_event(turn.session, ticket, "guest_chased", note=turn.inbound.text[:500], now=turn.now)
+        if overdue:
+            ticket.escalation_level += 1
+            await alert_staff(turn, ticket, turn.inbound.text)
+            await add_event(turn.session, ticket, "escalated", note="guest chased an overdue ticket", now=turn.now)
+    return True
+
+
 async def complaint(turn: Turn) -> None:
-    """Listen and apologise at once, record, route to the duty manager (steps 1–3 of the procedure)."""
-    ticket = await _open(turn, "complaint", priority="high")
+    """Steps 1–3: apologise at once, record, route with high priority to the duty manager."""
+    ticket = await _open(turn, "complaint", turn.inbound.text, priority="high")
+    room = _room_from(turn)
+    if room:
+        turn.guest.room_number = ticket.room_number = room
     turn.say("complaint.ack", ticket=ticket.id)
     await add_event(turn.session, ticket, "apologised", note=turn.replies[-1].text, now=turn.now)
     await alert_staff(turn, ticket, turn.inbound.text)
     await add_event(turn.session, ticket, "escalated", note="duty manager alerted", now=turn.now)
 
 
+async def praise(turn: Turn) -> None:
+    """Thank the guest; record it as a closed praise ticket, naming the staff member when mentioned."""
+    ticket = await _open(turn, "praise", turn.inbound.text, priority="low")
+    ticket.status = "closed"
+    result = await turn.session.execute(select(StaffUser.name).where(StaffUser.active.is_(True)))  # type: ignore[attr-defined]
+    named = [name for name in result.scalars() if name and name.casefold() in turn.inbound.text.casefold()]
+    for name in named:
+        await add_event(turn.session, ticket, "praise_for", note=name, now=turn.now)
+    turn.say("praise.thanks_named" if named else "praise.thanks", names="、".join(named))
+
+
 async def handoff(turn: Turn) -> None:
-    """The guest asked for a person: a front-desk ticket, posted to staff with the guest's words."""
-    ticket = await _open(turn, "other", priority="high")
+    """The guest wants a person: a ticket posted to staff; the bot stays quiet until staff release."""
+    ticket = await _open(turn, "other", turn.inbound.text or "—", priority="high")
+    turn.state.handoff = True
+    turn.state.low_confidence_streak = 0
+    clear_flow(turn)
     turn.say("handoff.ack", ticket=ticket.id)
     await alert_staff(turn, ticket, turn.inbound.text or "—")
     await add_event(turn.session, ticket, "escalated", note="guest asked for a person", now=turn.now)
 
 
-async def booking_request(turn: Turn, category: str) -> None:
-    ticket = await _open(turn, category)
-    turn.say("booking.ack", ticket=ticket.id)
-    await add_event(turn.session, ticket, "acknowledged", note=turn.replies[-1].text, now=turn.now)
+async def relay_to_staff(turn: Turn) -> None:
+    """While staff hold the conversation, the guest's words go to them instead of to the bot."""
+    tickets = await open_tickets_of(turn.session, turn.guest.id or 0)
+    ticket = tickets[0] if tickets else await _open(turn, "other", turn.inbound.text, priority="high")
+    turn.ticket_id = ticket.id
+    await alert_staff(turn, ticket, turn.inbound.text or "—", key="staff.relay")
+
+
+async def follow_up(session: AsyncSession, catalog: Catalog, ticket: Ticket, locale: str) -> Outbox | None:
+    """Step 5, called when staff resolve a complaint: ask the guest whether it is solved."""
+    identity = (
+        await session.execute(
+            select(ChannelIdentity).where(ChannelIdentity.guest_id == ticket.guest_id).order_by(ChannelIdentity.id.desc())  # type: ignore[union-attr]
+        )
+    ).scalars().first()
+    if identity is None:
+        return None
+    buttons = [
+        {"label": catalog.text(locale, "button.solved"), "value": f"{FOLLOW_UP_PREFIX}{ticket.id}:yes"},
+        {"label": catalog.text(locale, "button.not_solved"), "value": f"{FOLLOW_UP_PREFIX}{ticket.id}:no"},
+    ]
+    row = await enqueue(session, Outbox(
+        channel=identity.channel, chat_id=identity.chat_id, guest_id=ticket.guest_id, kind="reply",
+        text=catalog.text(locale, "complaint.follow_up", ticket=ticket.id), buttons=buttons, ticket_id=ticket.id,
+        dedupe_key=f"followup:{ticket.id}:{ticket.escalation_level}",
+    ))
+    await add_event(session, ticket, "follow_up_sent")
+    return row
+
+
+async def follow_up_answer(turn: Turn) -> None:
+    """The guest's answer to step 5: solved closes the ticket; not solved reopens and re-escalates it."""
+    parts = (turn.inbound.button or "").split(":")
+    raw_id, answer = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
+    ticket = await turn.session.get(Ticket, int(raw_id)) if raw_id.isdigit() else None
+    if ticket is None or ticket.guest_id != turn.guest.id or answer not in ("yes", "no"):
+        turn.say("fallback")
+        return
+    turn.ticket_id = ticket.id
+    if answer == "yes":
+        ticket.status = "closed"
+        await add_event(turn.session, ticket, "guest_confirmed_solved", actor="guest", now=turn.now)
+        turn.say("complaint.closed")
+        return
+    ticket.status = "open"
+    ticket.escalation_level += 1
+    await add_event(turn.session, ticket, "guest_not_solved", actor="guest", now=turn.now)
+    await alert_staff(turn, ticket, turn.t("complaint.reopened_note"))
+    turn.say("complaint.reopened", ticket=ticket.id)

@@ -29,6 +29,14 @@ class Sent:
 
 
 @dataclass
+class Edit:
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+
+
+@dataclass
 class FakeBotApi:
     token: str = "4242:TEST-token-not-a-secret-aaaaaaaaaaaa"
     global_limit: float | None = None  # messages per second before answering 429
@@ -37,6 +45,8 @@ class FakeBotApi:
     sent: list[Sent] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     callback_answers: list[str] = field(default_factory=list)
+    callback_texts: dict[str, str] = field(default_factory=dict)  # callback id -> text shown to the user
+    edits: list[Edit] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     too_many: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -95,6 +105,38 @@ class FakeBotApi:
                 "from": self._user(user_id, language, "Guest"),
                 "message": {"message_id": next(self._message_ids), "date": int(time.time()),
                             "chat": {"id": user_id, "type": "private", "first_name": "Guest"}, "text": "…"},
+            },
+        })
+        self._new_update.set()
+        return update_id
+
+    def push_staff_button(self, user_id: int, data: str, *, chat_id: int, message_id: int,
+                          first_name: str = "Staff") -> str:
+        """A button pressed under message ``message_id`` of a group chat (a staff card); returns the callback id."""
+        update_id = next(self._ids)
+        callback_id = f"cb{update_id}"
+        self.updates.append({
+            "update_id": update_id,
+            "callback_query": {
+                "id": callback_id, "chat_instance": "ci", "data": data,
+                "from": self._user(user_id, "zh-hans", first_name),
+                "message": {"message_id": message_id, "date": int(time.time()),
+                            "chat": {"id": chat_id, "type": "supergroup", "title": "Staff"}, "text": "…"},
+            },
+        })
+        self._new_update.set()
+        return callback_id
+
+    def push_reply(self, user_id: int, text: str, *, chat_id: int, reply_to: int, first_name: str = "Staff") -> int:
+        """A message in a group chat that replies to message ``reply_to`` (e.g. a staff card)."""
+        update_id = next(self._ids)
+        chat = {"id": chat_id, "type": "supergroup", "title": "Staff"}
+        self.updates.append({
+            "update_id": update_id,
+            "message": {
+                "message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+                "from": self._user(user_id, "zh-hans", first_name), "text": text,
+                "reply_to_message": {"message_id": reply_to, "date": int(time.time()), "chat": chat, "text": "…"},
             },
         })
         self._new_update.set()
@@ -192,7 +234,36 @@ class FakeBotApi:
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:
         self.callback_answers.append(str(params.get("callback_query_id")))
+        if params.get("text"):
+            self.callback_texts[str(params.get("callback_query_id"))] = str(params["text"])
         return _ok(True)
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> web.Response:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        original = next((m for m in self.sent if m.chat_id == chat_id and m.message_id == message_id), None)
+        if original is None:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}, status=400)
+        markup = params.get("reply_markup")
+        text = str(params.get("text", ""))
+        if text == original.text and markup == original.reply_markup:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"}, status=400)
+        original.text, original.reply_markup = text, markup if isinstance(markup, dict) else None
+        self.edits.append(Edit(chat_id, message_id, text, original.reply_markup))
+        self._sent_event.set()
+        return _ok({"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()), "text": text,
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}})
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> web.Response:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        original = next((m for m in self.sent if m.chat_id == chat_id and m.message_id == message_id), None)
+        if original is None:
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}, status=400)
+        markup = params.get("reply_markup")
+        original.reply_markup = markup if isinstance(markup, dict) else None
+        self.edits.append(Edit(chat_id, message_id, original.text, original.reply_markup))
+        self._sent_event.set()
+        return _ok({"message_id": message_id, "date": int(time.time()), "text": original.text,
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}})
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
         self.webhook = params

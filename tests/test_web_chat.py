@@ -105,8 +105,9 @@ async def test_bad_input_gets_a_clear_answer(web_bot: Concierge) -> None:
             assert response.status == 400 and "session" in (await response.json())["error"]
         async with client.post(_url(web_bot, "/api/chat"), data=b"x" * 200_000) as response:
             assert response.status == 413
-        for text in ["🙂🙂🙂", "<script>alert(1)</script>", "asdkjh qwe zzz", "'; DROP TABLE guest; --", "\x00\x07", "   "]:
-            answer = await _chat(client, web_bot, "junk", text=text)
+        junk = ["🙂🙂🙂", "<script>alert(1)</script>", "asdkjh qwe zzz", "'; DROP TABLE guest; --", "\x00\x07", "   "]
+        for number, text in enumerate(junk):
+            answer = await _chat(client, web_bot, f"junk{number}", text=text)
             assert answer["replies"] and all(reply["text"] for reply in answer["replies"])
         long_paste = "房间很好。" * 2000
         answer = await _chat(client, web_bot, "junk", text=long_paste)

@@ -1,0 +1,166 @@
+"""Staff users, their passwords and their dashboard sessions.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults follow the RFC 9106 recommendations) and
+re-hashed on login when those defaults change. Session tokens are random; only their SHA-256 is stored,
+so a copy of the database does not let anyone log in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from crm.models import AuditLog, StaffSession, StaffUser
+from crm.types import utcnow
+
+ROLES = ("agent", "manager", "admin")
+SESSION_LIFETIME = timedelta(hours=12)
+_hasher = PasswordHasher()
+# Verifying against this when the name is unknown keeps login timing the same for known and unknown names.
+_DUMMY_HASH = _hasher.hash("not-a-password-" + secrets.token_hex(8))
+
+
+class StaffError(ValueError):
+    """A staff operation that cannot be done (unknown role, duplicate name…); the message says why."""
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    """Roles are ordered: an admin can do what a manager can, a manager what an agent can."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def find_by_name(session: AsyncSession, name: str) -> StaffUser | None:
+    result = await session.execute(select(StaffUser).where(StaffUser.name == name))
+    return result.scalar_one_or_none()
+
+
+async def find_by_telegram(session: AsyncSession, telegram_user_id: int) -> StaffUser | None:
+    """The active staff member linked to this Telegram user, or None (strangers may not act)."""
+    result = await session.execute(
+        select(StaffUser).where(StaffUser.telegram_user_id == telegram_user_id, StaffUser.active == True)  # noqa: E712
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_staff(session: AsyncSession) -> list[StaffUser]:
+    result = await session.execute(select(StaffUser).order_by(StaffUser.name))
+    return list(result.scalars())
+
+
+async def add_staff(
+    session: AsyncSession,
+    name: str,
+    role: str,
+    password: str,
+    *,
+    department: str | None = None,
+    telegram_user_id: int | None = None,
+    actor: str = "cli",
+) -> StaffUser:
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise StaffError("the name must be 1-100 characters")
+    if role not in ROLES:
+        raise StaffError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 8:
+        raise StaffError("the password must have at least 8 characters")
+    if await find_by_name(session, name) is not None:
+        raise StaffError(f"a staff member called {name!r} already exists")
+    if telegram_user_id is not None and await find_by_telegram(session, telegram_user_id) is not None:
+        raise StaffError("that Telegram user is already linked to another staff member")
+    user = StaffUser(
+        name=name,
+        role=role,
+        department=department or None,
+        password_hash=hash_password(password),
+        telegram_user_id=telegram_user_id,
+    )
+    session.add(user)
+    await session.flush()
+    session.add(AuditLog(actor=actor, action="staff.add", target=f"staff:{user.id}", detail=f"role={role}"))
+    return user
+
+
+async def set_password(session: AsyncSession, user: StaffUser, password: str, *, actor: str) -> None:
+    if len(password) < 8:
+        raise StaffError("the password must have at least 8 characters")
+    user.password_hash = hash_password(password)
+    await session.execute(delete(StaffSession).where(StaffSession.staff_id == user.id))  # type: ignore[arg-type]
+    session.add(AuditLog(actor=actor, action="staff.password", target=f"staff:{user.id}"))
+
+
+async def authenticate(session: AsyncSession, name: str, password: str) -> StaffUser | None:
+    """The active user with this name and password, or None. Upgrades an outdated hash in place."""
+    user = await find_by_name(session, name.strip())
+    if user is None or not user.active or not user.password_hash:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+@dataclass(frozen=True)
+class LoggedIn:
+    """A live dashboard session: who, and the CSRF token every form of theirs must carry."""
+
+    user: StaffUser
+    csrf_token: str
+
+
+async def open_session(session: AsyncSession, user: StaffUser, *, now: datetime | None = None) -> str:
+    """Start a session; returns the token for the cookie (the store keeps only its hash)."""
+    assert user.id is not None
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(
+        StaffSession(
+            token_hash=_token_hash(token),
+            staff_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    await session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # type: ignore[arg-type]
+    session.add(AuditLog(actor=f"staff:{user.id}", action="staff.login", target=f"staff:{user.id}"))
+    return token
+
+
+async def resolve_session(session: AsyncSession, token: str, *, now: datetime | None = None) -> LoggedIn | None:
+    if not token or len(token) > 100:
+        return None
+    row = await session.get(StaffSession, _token_hash(token))
+    if row is None or row.expires_at < (now or utcnow()):
+        return None
+    user = await session.get(StaffUser, row.staff_id)
+    if user is None or not user.active:
+        return None
+    return LoggedIn(user, row.csrf_token)
+
+
+async def close_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))  # type: ignore[arg-type]
