@@ -29,7 +29,7 @@ from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue
 from crm.types import utcnow
 from handlers.context import Turn
-from handlers.i18n import Catalog, normalize_locale
+from handlers.i18n import Catalog, normalize_locale, reply_language
 from handlers.router import handle
 from handlers.types import Button, Inbound, Reply
 from nlp import Analysis, Analyzer
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 MAX_STORED_TEXT = 20_000  # what we keep of one message; longer pastes are cut here and the guest told
 MAX_ANALYSED_TEXT = 2_000  # what the analyser reads; the rest is kept but not read
 OFF_LOOP_CHARS = 500  # longer texts are analysed in a worker thread so jieba does not stall other chats
+MEANINGFUL = 0.5  # below this an "other" message (a name, "ok") does not switch the reply language
 
 Parser = Callable[[dict[str, Any]], Inbound | None]
 Notify = Callable[[], None]
@@ -150,7 +151,8 @@ class Pipeline:
         if stated:
             guest.language = stated
         elif analysis is not None and _has_words(inbound.text):
-            guest.language = analysis.lang
+            meaningful = analysis.category != "other" or analysis.confidence >= MEANINGFUL or len(inbound.text.split()) >= 3
+            guest.language = reply_language(guest.language, analysis.lang, inbound.text, meaningful=meaningful)
         locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
         message = await log_message(session, self._inbound_message(guest, row, inbound, analysis))
         state = await load_state(session, guest.id)

@@ -89,3 +89,13 @@ def normalize_locale(code: str | None) -> str | None:
     if lowered.startswith("en"):
         return "en"
     return None
+
+
+def reply_language(current: str, detected: str, text: str, *, meaningful: bool) -> str:
+    """The language to answer in: the one the guest writes, but not on the strength of a surname, an "ok"
+    or characters that read the same in Simplified and Traditional (a Traditional reader stays one)."""
+    if detected == current or not meaningful:
+        return current
+    if detected == "zh-Hans" and current == "zh-Hant" and to_traditional(text) == text:
+        return current
+    return detected

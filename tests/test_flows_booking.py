@@ -1,0 +1,209 @@
+"""Booking, changing and cancelling through the web API, in Chinese and English, on a fixed clock."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import aiohttp
+import pytest
+from sqlmodel import select
+
+from bot.app import Concierge
+from crm.models import Booking, ConversationState
+from nlp import Analyzer
+from tests.conftest import SettingsFactory
+from tests.flow_helpers import WebGuest
+
+NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # Monday 12:00 in Shanghai
+REFERENCE = re.compile(r"\b([A-Z2-9]{8})\b")
+
+
+async def _start(make_settings: SettingsFactory, analyzer: Analyzer, now: datetime = NOW) -> Concierge:
+    app = Concierge(make_settings(), analyzer=analyzer)
+    app.pipeline.clock = lambda: now
+    await app.start()
+    return app
+
+
+@pytest.fixture
+async def bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    app = await _start(make_settings, analyzer)
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _bookings(app: Concierge) -> list[Booking]:
+    async with app.db.read() as session:
+        return list((await session.execute(select(Booking).order_by(Booking.id))).scalars())
+
+
+async def test_booking_in_one_message_then_confirm_by_word(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "zh-book")
+    quote = await guest.say("我想订明晚的大床房，住两晚，两个人")
+    assert "豪华大床房" in quote and "11月24日" in quote and "11月26日" in quote
+    assert "¥688" in quote and "¥1,376" in quote and "免费取消" in quote
+    assert "book:confirm" in guest.buttons and "flow:abort" in guest.buttons
+    done = await guest.say("确认")
+    reference = REFERENCE.search(done)
+    assert reference and "预订成功" in done and "¥1,376" in done and "2 晚" in done
+    [booking] = await _bookings(bot)
+    assert (booking.reference, booking.room_type, booking.check_in, booking.check_out, booking.guests) == (
+        reference.group(1), "king", date(2026, 11, 24), date(2026, 11, 26), 2)
+    assert booking.total_price == 1376 and booking.status == "confirmed"
+
+
+async def test_english_booking_asks_only_for_what_is_missing(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "en-book", lang="en-GB")
+    asked = await guest.say("I'd like to book a room from Dec 24 for 3 nights")
+    assert "Which room type" in asked and "book:room:suite" in guest.buttons
+    asked = await guest.press("book:room:suite")
+    assert "How many guests" in asked
+    quote = await guest.press("book:guests:2")
+    assert "Executive Suite" in quote and "Thu 24 Dec" in quote and "Sun 27 Dec" in quote
+    assert "CNY 4,764" in quote and "free until" in quote
+    done = await guest.press("book:confirm")
+    assert "You're booked" in done and REFERENCE.search(done)
+    assert [(b.room_type, b.guests, b.total_price) for b in await _bookings(bot)] == [("suite", 2, 4764)]
+
+
+async def test_traditional_chinese_in_traditional_out(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "hant-book", lang="zh-TW")
+    asked = await guest.say("我想訂房")
+    assert "請問您計劃哪天入住" in asked
+
+
+async def test_abandoning_a_booking_and_changing_topic(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "abandon")
+    await guest.say("我想订房")
+    assert "哪天入住" in guest.text
+    assert "已取消当前操作" in await guest.say("算了")
+    await guest.say("我想订房，12月24号入住")
+    wifi = await guest.say("wifi密码是多少")  # another topic: the flow lets go and the question is answered
+    assert "CloudRest-Guest" in wifi
+    async with bot.db.read() as session:
+        state = (await session.execute(select(ConversationState))).scalar_one()
+        assert state.flow is None
+    assert await _bookings(bot) == []
+
+
+async def test_restart_in_the_middle_of_a_booking_resumes_it(
+    make_settings: SettingsFactory, analyzer: Analyzer, client: aiohttp.ClientSession
+) -> None:
+    first = await _start(make_settings, analyzer)
+    guest = WebGuest(first, client, "resume")
+    await guest.say("I want to book a twin room for tomorrow night")
+    assert "How many guests" in guest.text or "how many nights" in guest.text.lower()
+    await first.stop()
+    second = await _start(make_settings, analyzer)
+    try:
+        guest.app = second
+        if "nights" in guest.text.lower():
+            await guest.say("1 night")
+        quote = await guest.say("2")
+        assert "Superior Twin Room" in quote and "CNY 628" in quote
+        assert "You're booked" in await guest.say("confirm")
+    finally:
+        await second.stop()
+
+
+async def test_two_guests_racing_for_the_last_room(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    async with bot.db.write() as session:  # 5 suites, 4 already taken on Dec 24
+        for number in range(4):
+            session.add(Booking(reference=f"TAKEN00{number + 2}", room_type="suite", check_in=date(2026, 12, 24),
+                                check_out=date(2026, 12, 25), guests=2, rooms=1, nightly_rate=1588, total_price=1588))
+    guests = [WebGuest(bot, client, f"racer{i}") for i in range(2)]
+    for guest in guests:
+        quote = await guest.say("12月24号入住套房一晚，两个人")
+        assert "剩余 1 间" in quote
+    answers = await asyncio.gather(*(guest.press("book:confirm") for guest in guests))
+    assert sum("预订成功" in answer for answer in answers) == 1
+    assert sum("订满" in answer for answer in answers) == 1
+    suites = [b for b in await _bookings(bot) if b.check_in == date(2026, 12, 24) and b.status == "confirmed"]
+    assert len(suites) == 5
+
+
+async def _book(guest: WebGuest, text: str) -> str:
+    await guest.say(text)
+    done = await guest.press("book:confirm")
+    match = REFERENCE.search(done)
+    assert match, done
+    return match.group(1)
+
+
+async def test_cancel_before_the_deadline_is_free(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "cancel-free")
+    reference = await _book(guest, "12月24号入住大床房两晚，一个人")
+    offer = await guest.say("我想取消预订")
+    assert reference in offer and "免费" in offer and "¥1,376" in offer
+    done = await guest.press("cxl:confirm")
+    assert "已取消" in done and "退款 ¥1,376" in done
+    [booking] = await _bookings(bot)
+    assert booking.status == "cancelled" and booking.refund_amount == 1376 and booking.penalty_amount == 0
+
+
+async def test_cancel_after_the_deadline_charges_the_first_night(
+    make_settings: SettingsFactory, analyzer: Analyzer, client: aiohttp.ClientSession
+) -> None:
+    app = await _start(make_settings, analyzer)
+    try:
+        guest = WebGuest(app, client, "cancel-late", lang="en")
+        reference = await _book(guest, "book a king room tomorrow for 2 nights for 1 guest")
+        # Free until 24 h before tomorrow 14:00 Shanghai = today 14:00 = 06:00 UTC; it is now 07:00 UTC.
+        app.pipeline.clock = lambda: datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+        offer = await guest.say("I want to cancel my booking")
+        assert reference in offer and "CNY 688" in offer and "ended" in offer
+        assert "No problem" in await guest.say("no")
+        assert (await _bookings(app))[0].status == "confirmed"
+        await guest.say("please cancel my reservation")
+        done = await guest.say("yes")
+        assert "charge CNY 688" in done and "Refund CNY 688" in done
+        [booking] = await _bookings(app)
+        assert (booking.status, booking.penalty_amount, booking.refund_amount) == ("cancelled", 688, 688)
+    finally:
+        await app.stop()
+
+
+async def test_change_dates_and_room_shows_the_difference(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "change")
+    reference = await _book(guest, "12月24号入住标间两晚，两位")
+    asked = await guest.say("我想修改预订")
+    assert reference in asked and "怎么修改" in asked
+    quote = await guest.say("换成套房")
+    assert "行政套房" in quote and "补差价 ¥1,920" in quote
+    done = await guest.press("chg:confirm")
+    assert "修改成功" in done and reference in done
+    [booking] = await _bookings(bot)
+    assert (booking.room_type, booking.total_price, booking.reference) == ("suite", 3176, reference)
+
+
+async def test_my_bookings_lists_them(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "mine")
+    assert "没有即将入住的预订" in await guest.say("我的预订")
+    reference = await _book(guest, "12月24号入住大床房一晚，一个人")
+    listing = await guest.say("/bookings")
+    assert reference in listing and f"cxl:pick:" in " ".join(guest.buttons)
+
+
+async def test_attach_a_booking_made_elsewhere(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    async with bot.db.write() as session:
+        session.add(Booking(reference="CTRP2345", room_type="twin", check_in=date(2026, 12, 1),
+                            check_out=date(2026, 12, 3), guests=2, rooms=1, nightly_rate=628, total_price=1256,
+                            surname="Zhang", phone="+86 139 1234 5678", source="ota"))
+    guest = WebGuest(bot, client, "attach")
+    asked = await guest.say("我在携程订的，预订号 CTRP2345")
+    assert "CTRP2345" in asked and "姓氏或手机号" in asked
+    assert "不匹配" in await guest.say("Li")
+    done = await guest.say("13912345678")
+    assert "已将预订关联" in done
+    assert "CTRP2345" in await guest.say("我的预订")
