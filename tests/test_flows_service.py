@@ -1,0 +1,175 @@
+"""Requests, status, complaints (with follow-up), praise, preferences, hand-off and language."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlmodel import select
+
+from bot.app import Concierge
+from crm.conversation import release_handoff
+from crm.models import ConversationState, Outbox, Preference, StaffUser, Ticket, TicketEvent
+from crm.tickets import timeline
+from handlers.tickets import follow_up
+from tests.conftest import STAFF_CHAT
+from tests.fake_bot_api import FakeBotApi
+from tests.flow_helpers import WebGuest
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _tickets(app: Concierge) -> list[Ticket]:
+    async with app.db.read() as session:
+        return list((await session.execute(select(Ticket).order_by(Ticket.id))).scalars())
+
+
+async def test_request_asks_for_the_room_then_files_the_ticket(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "towels")
+    asked = await guest.say("可以再送两条浴巾吗")
+    assert "房间号" in asked and await _tickets(web_bot) == []
+    done = await guest.say("1208")
+    assert "#1" in done and "1208" in done and "30 分钟" in done
+    [ticket] = await _tickets(web_bot)
+    assert (ticket.category, ticket.department, ticket.room_number) == ("housekeeping", "housekeeping", "1208")
+    assert "浴巾" in ticket.summary
+    again = await guest.say("再要一瓶矿泉水")  # the room is remembered now
+    assert "#2" in again and "1208" in again
+
+
+async def test_status_question_answers_with_the_ticket(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "status")
+    await guest.say("请送两条毛巾到 808")
+    status = await guest.say("我的毛巾送了吗")
+    assert "#1" in status and "已受理" in status
+    assert len(await _tickets(web_bot)) == 1  # chasing is not a new request
+    english = WebGuest(web_bot, client, "status-en", lang="en")
+    await english.say("The TV in room 909 is not working")
+    assert "#2" in await english.say("any update on my request?")
+
+
+async def test_complaint_six_steps_timeline(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "complain")
+    ack = await guest.say("房间 1503 隔壁太吵了，一晚上没睡好，太失望了")
+    assert "抱歉" in ack and "#1" in ack and "值班经理" in ack
+    [ticket] = await _tickets(web_bot)
+    assert ticket.priority == "high" and ticket.category == "complaint" and ticket.room_number == "1503"
+    async with web_bot.db.write() as session:  # step 4: staff solve it; step 5: the follow-up question
+        row = await session.get(Ticket, ticket.id)
+        assert row is not None
+        row.status = "resolved"
+        await follow_up(session, web_bot.pipeline.catalog, row, "zh-Hans")
+        sent = (await session.execute(select(Outbox).where(Outbox.channel == "web"))).scalar_one()
+    assert "解决了吗" in sent.text
+    guest.last = [{"text": sent.text, "buttons": sent.buttons}]
+    reopened = await guest.press(f"fu:{ticket.id}:no")
+    assert "重新打开 #1" in reopened
+    guest.last = [{"text": sent.text, "buttons": sent.buttons}]
+    assert "感谢您的耐心" in await guest.press(f"fu:{ticket.id}:yes")
+    async with web_bot.db.read() as session:
+        kinds = [event.kind for event in await timeline(session, ticket.id or 0)]
+        final = await session.get(Ticket, ticket.id)
+    assert kinds[:3] == ["created", "apologised", "escalated"]
+    assert {"follow_up_sent", "guest_not_solved", "guest_confirmed_solved"} <= set(kinds)
+    assert final is not None and final.status == "closed"
+    alerts = [row for row in await _outbox(web_bot, "staff")]
+    assert len(alerts) == 2 and "#1" in alerts[0].text and "一晚上没睡好" in alerts[0].text
+
+
+async def _outbox(app: Concierge, channel: str) -> list[Outbox]:
+    async with app.db.read() as session:
+        return list((await session.execute(select(Outbox).where(Outbox.channel == channel).order_by(Outbox.id))).scalars())
+
+
+async def test_someone_elses_follow_up_button_is_refused(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    owner = WebGuest(web_bot, client, "owner")
+    await owner.say("房间1201空调坏了，太热了，非常不满意")
+    stranger = WebGuest(web_bot, client, "stranger")
+    await stranger.press_anyway("fu:1:yes")
+    assert (await _tickets(web_bot))[0].status == "open"
+
+
+async def test_praise_is_thanked_and_recorded_with_the_staff_name(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    async with web_bot.db.write() as session:
+        session.add(StaffUser(name="小李", role="agent", department="front_desk"))
+    guest = WebGuest(web_bot, client, "praise")
+    thanks = await guest.say("前台小李服务特别好，非常感谢！")
+    assert "小李" in thanks and "感谢" in thanks
+    [ticket] = await _tickets(web_bot)
+    assert ticket.category == "praise" and ticket.status == "closed"
+    async with web_bot.db.read() as session:
+        events = (await session.execute(select(TicketEvent).where(TicketEvent.kind == "praise_for"))).scalars().all()
+    assert [event.note for event in events] == ["小李"]
+
+
+async def test_preferences_are_remembered_with_their_message(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "prefs")
+    await guest.say("房间 1010，枕头太高了，能换个低一点的吗")
+    async with web_bot.db.read() as session:
+        preference = (await session.execute(select(Preference).where(Preference.key == "pillow"))).scalar_one()
+    assert preference.value == "low" and preference.source == "learned" and preference.message_id is not None
+
+
+async def test_handoff_keeps_the_bot_quiet_until_released(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "human", lang="en")
+    ack = await guest.say("I want to talk to a human")
+    assert "#1" in ack and "colleague" in ack
+    assert await guest.say("what time is breakfast?") == ""  # staff hold the conversation now
+    relayed = await _outbox(web_bot, "staff")
+    assert len(relayed) == 2 and "breakfast" in relayed[1].text
+    async with web_bot.db.write() as session:
+        state = (await session.execute(select(ConversationState))).scalar_one()
+        await release_handoff(session, state.guest_id)
+    assert "6:30" in await guest.say("what time is breakfast?")
+
+
+async def test_two_unclear_messages_hand_over_to_a_person(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "unclear")
+    first = await guest.say("asdf qwer")
+    assert "handoff" in guest.buttons and "#" not in first
+    second = await guest.say("zxcv bnm")
+    assert "#1" in second
+    assert (await _tickets(web_bot))[0].priority == "high"
+
+
+async def test_language_switch_sticks(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "lang")
+    await guest.say("/language")
+    assert set(guest.buttons) == {"lang:zh-Hans", "lang:zh-Hant", "lang:en"}
+    assert "English" in await guest.press("lang:en")
+    assert "6:30" in await guest.say("早餐几点") and "Breakfast is served" in guest.text
+    assert "繁體中文" in await guest.say("/language 繁體")
+    assert "早餐在二樓" in await guest.say("早餐几点")
+
+
+async def test_traditional_guest_typing_ambiguous_text_stays_traditional(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "hant")
+    await guest.say("請問早餐幾點開始？")
+    assert "早餐在二樓" in guest.text
+    await guest.say("好的")  # the same in both scripts
+    assert await guest.say("停車場在哪") and "停車" in guest.text
+
+
+async def test_booking_on_telegram_with_inline_keyboard(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
+    user = 7001
+    fake_api.push_text(user, "I'd like to book a family room for 2 nights from Dec 28, 3 guests", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 1)
+    quote = fake_api.to_chat(user)[0]
+    assert "Family Room" in quote.text and "CNY 1,976" in quote.text
+    buttons = [row[0]["callback_data"] for row in (quote.reply_markup or {})["inline_keyboard"]]
+    assert "book:confirm" in buttons
+    fake_api.push_button(user, "book:confirm", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 2)
+    assert "You're booked" in fake_api.to_chat(user)[1].text
+    fake_api.push_text(user, "cancel my booking please", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 3)
+    assert "refunded in full" in fake_api.to_chat(user)[2].text
+    fake_api.push_text(user, "yes", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 4)
+    assert "is cancelled" in fake_api.to_chat(user)[3].text
+    assert fake_api.to_chat(STAFF_CHAT) == []
