@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,14 @@ class Result:
     replies: list[Reply]
     duplicate: bool = False
     guest_id: int | None = None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (NUL cannot even be stored in PostgreSQL text); keep tabs and newlines."""
+    return _CONTROL.sub("", text)
 
 
 def _has_words(text: str) -> bool:
@@ -116,6 +125,7 @@ class Pipeline:
         if inbound is None:  # nothing a guest said (a service message, an edit…): done, no reply
             await inbox.mark_status(self.db, inbox_id, "ignored")
             return Result([])
+        inbound = replace(inbound, text=clean_text(inbound.text))
         analysis = await self._analyse(inbound, now)
         async with self.db.write() as session:
             claimed = await inbox.claim(session, inbox_id)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.app import Concierge
 from bot.config import Settings, load_settings
@@ -27,15 +30,34 @@ def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
 
 
 SettingsFactory = Callable[..., Settings]
+POSTGRES = os.environ.get("CONCIERGE_TEST_POSTGRES", "")  # e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> SettingsFactory:
+async def database_url() -> AsyncIterator[str | None]:
+    """None (a SQLite file in the test's data dir), or a fresh PostgreSQL database for this test."""
+    if not POSTGRES:
+        yield None
+        return
+    server = make_url(POSTGRES)
+    name = f"concierge_t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(
+        host=server.host, port=server.port or 5432, user=server.username, database=server.database
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str | None) -> SettingsFactory:
     def make(**env: str) -> Settings:
         base = {"CONCIERGE_DATA_DIR": str(tmp_path / "data"), "CONCIERGE_HTTP_PORT": "0"}
-        database = os.environ.get("CONCIERGE_TEST_DATABASE_URL")
-        if database:
-            base["CONCIERGE_DATABASE_URL"] = database
+        if database_url:
+            base["CONCIERGE_DATABASE_URL"] = database_url
         return load_settings(CONFIG, env={**base, **env})
 
     return make

@@ -52,7 +52,7 @@ async def test_concurrent_read_then_write_loses_no_update(make_settings: Setting
 
     async def add_point(db: Database) -> None:
         async with db.write() as session:
-            row = await session.get(Guest, guest.id)
+            row = await session.get(Guest, guest.id, with_for_update=True)  # a row lock on PostgreSQL
             assert row is not None
             points = row.points
             await asyncio.sleep(0.001)  # widen the race window
