@@ -9,7 +9,7 @@ from crm.types import utcnow
 
 
 async def load_state(session: AsyncSession, guest_id: int) -> ConversationState:
-    state = await session.get(ConversationState, guest_id)
+    state = await session.get(ConversationState, guest_id, with_for_update=True)  # one turn at a time per guest
     if state is None:
         state = ConversationState(guest_id=guest_id, slots={})
         session.add(state)
