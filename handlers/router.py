@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import booking, info, phrases, preferences, reservations, tickets
+from handlers import booking, flood, info, phrases, preferences, reservations, tickets
 from handlers.context import Turn
 from handlers.flow import clear_flow
 from handlers.types import Reply
@@ -90,7 +90,9 @@ def _button_handler(value: str) -> Handler | None:
 async def handle(turn: Turn) -> None:
     inbound = turn.inbound
     command = COMMANDS.get(inbound.command or "") if inbound.command else None
-    if command is not None:
+    if await flood.flooding(turn):
+        pass
+    elif command is not None:
         await command(turn)
     elif inbound.button is not None:
         handler = _button_handler(inbound.button)

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.app import Concierge
 from crm.conversation import release_handoff
-from crm.models import ConversationState, Outbox, Preference, StaffUser, Ticket, TicketEvent
+from crm.models import ConversationState, Message, Outbox, Preference, StaffUser, Ticket, TicketEvent
 from crm.tickets import timeline
 from handlers.tickets import follow_up
 from tests.conftest import STAFF_CHAT
@@ -173,3 +173,14 @@ async def test_booking_on_telegram_with_inline_keyboard(telegram_bot: Concierge,
     await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 4)
     assert "is cancelled" in fake_api.to_chat(user)[3].text
     assert fake_api.to_chat(STAFF_CHAT) == []
+
+
+async def test_flooding_guest_gets_one_notice_and_nothing_is_lost(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "flood", lang="en")
+    answers = [await guest.say(f"what time is breakfast? {n}") for n in range(25)]
+    assert all("6:30" in answer for answer in answers[:20])
+    assert "very quickly" in answers[20]
+    assert answers[21:] == ["", "", "", ""]
+    async with web_bot.db.read() as session:
+        stored = (await session.execute(select(Message).where(Message.direction == "in"))).scalars().all()
+    assert len(stored) == 25
