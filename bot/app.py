@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.metrics import Metrics
 from bot.nlp_setup import build_analyzer
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
@@ -51,6 +52,7 @@ class Concierge:
     limiter: RateLimiter = field(init=False)
     telegram: TelegramChannel | None = field(init=False, default=None)
     web_app: web.Application = field(init=False)
+    metrics: Metrics = field(init=False)
     _runner: web.AppRunner | None = field(init=False, default=None)
     port: int = field(init=False, default=0)
 
@@ -65,6 +67,9 @@ class Concierge:
         telegram = self.settings.telegram
         self.limiter = RateLimiter(telegram.rate_limit_per_second, telegram.rate_limit_per_chat_seconds)
         self.web_app = create_web_app(self.pipeline)
+        self.metrics = Metrics(self.db)
+        self.pipeline.on_processed = self.metrics.processed
+        self.web_app.router.add_get("/metrics", self.metrics.handler)
         if telegram.enabled:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:

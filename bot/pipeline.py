@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -78,6 +79,7 @@ class Pipeline:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self.on_outbox: Notify = lambda: None
+        self.on_processed: Callable[[str, float, int], None] = lambda channel, seconds, replies: None
         self.clock: Callable[[], datetime] = utcnow
 
     def register_channel(self, channel: str, parser: Parser, *, push: bool) -> None:
@@ -99,8 +101,11 @@ class Pipeline:
         if chat_key is None:
             return Result(await self.replies_for(inbox_id), duplicate=True)
         async with self._chat_lock(chat_key):
+            started = time.perf_counter()
             try:
-                return await self._process(inbox_id)
+                result = await self._process(inbox_id)
+                self.on_processed(chat_key.split(":", 1)[0], time.perf_counter() - started, len(result.replies))
+                return result
             except Exception as exc:  # a bug must not take the guest's message with it
                 log.exception("processing inbox update %s failed", inbox_id)
                 gave_up = await inbox.record_failure(self.db, inbox_id, f"{type(exc).__name__}: {exc}")

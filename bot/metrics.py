@@ -1,0 +1,73 @@
+"""Prometheus metrics at ``/metrics``: traffic and latency counted as it happens, ticket SLA state and
+outbox lag read from the store at scrape time (so every worker reports the same truth)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func
+from sqlmodel import select
+
+from crm.db import Database
+from crm.models import Outbox, Ticket
+from crm.types import utcnow
+
+OPEN = ("open", "claimed")
+
+
+class Metrics:
+    """One registry per application instance (tests start many in one process)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.registry = CollectorRegistry()
+        self.messages = Counter(
+            "concierge_messages", "Guest messages in and replies out", ["channel", "direction"], registry=self.registry
+        )
+        self.handling = Histogram(
+            "concierge_handling_seconds", "Time to process one inbound update", ["channel"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.tickets = Gauge(
+            "concierge_open_tickets", "Open tickets by SLA state", ["sla_state"], registry=self.registry
+        )
+        self.outbox_pending = Gauge("concierge_outbox_pending", "Outbox rows not yet sent", registry=self.registry)
+        self.outbox_lag = Gauge(
+            "concierge_outbox_lag_seconds", "Age of the oldest due outbox row not yet sent", registry=self.registry
+        )
+
+    def processed(self, channel: str, seconds: float, replies: int) -> None:
+        self.messages.labels(channel, "in").inc()
+        if replies:
+            self.messages.labels(channel, "out").inc(replies)
+        self.handling.labels(channel).observe(seconds)
+
+    async def _refresh(self, now: datetime) -> None:
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Ticket.respond_due, Ticket.resolve_due, Ticket.first_response_at)
+                .where(Ticket.status.in_(OPEN))  # type: ignore[attr-defined]
+            )).all()
+            pending = (await session.execute(
+                select(func.count(), func.min(Outbox.next_attempt_at)).where(Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
+            )).one()
+        states = {"on_time": 0, "response_overdue": 0, "resolution_overdue": 0}
+        for respond_due, resolve_due, responded in rows:
+            if resolve_due is not None and resolve_due < now:
+                states["resolution_overdue"] += 1
+            elif respond_due is not None and responded is None and respond_due < now:
+                states["response_overdue"] += 1
+            else:
+                states["on_time"] += 1
+        for state, count in states.items():
+            self.tickets.labels(state).set(count)
+        count, oldest = pending
+        self.outbox_pending.set(count or 0)
+        self.outbox_lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+
+    async def handler(self, _request: web.Request) -> web.Response:
+        await self._refresh(utcnow())
+        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
