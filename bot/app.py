@@ -16,7 +16,9 @@ from bot.metrics import Metrics
 from bot.nlp_setup import build_analyzer
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
+from bot.scheduler_setup import SchedulerHost
 from bot.telegram_channel import TelegramChannel
+from bot.staff_web import add_staff_routes
 from bot.web import create_web_app
 from crm.db import Database
 from crm.migrate import upgrade
@@ -51,6 +53,7 @@ class Concierge:
     deliverer: Deliverer = field(init=False)
     limiter: RateLimiter = field(init=False)
     telegram: TelegramChannel | None = field(init=False, default=None)
+    scheduler: SchedulerHost = field(init=False)  # campaigns, SLA sweep, nightly CRM (issue 6)
     web_app: web.Application = field(init=False)
     metrics: Metrics = field(init=False)
     _runner: web.AppRunner | None = field(init=False, default=None)
@@ -64,12 +67,14 @@ class Concierge:
         self.pipeline = Pipeline(self.settings, self.db, self.analyzer, Catalog())
         self.deliverer = Deliverer(self.db)
         self.pipeline.on_outbox = self.deliverer.wake
+        self.scheduler = SchedulerHost(self.settings, self.db, self.pipeline.catalog, on_queued=self.deliverer.wake)
         telegram = self.settings.telegram
         self.limiter = RateLimiter(telegram.rate_limit_per_second, telegram.rate_limit_per_chat_seconds)
         self.web_app = create_web_app(self.pipeline)
         self.metrics = Metrics(self.db)
         self.pipeline.on_processed = self.metrics.processed
         self.web_app.router.add_get("/metrics", self.metrics.handler)
+        add_staff_routes(self.web_app, self)
         if telegram.enabled:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:
@@ -98,6 +103,7 @@ class Concierge:
             log.info("Telegram channel started (%s)", "webhook" if self.telegram.uses_webhook else "long polling")
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         if self.telegram is not None:
             await self.telegram.stop()
         await self.deliverer.stop()
@@ -107,6 +113,8 @@ class Concierge:
 
     async def serve_forever(self) -> None:
         await self.start()
+        if self.settings.campaigns.scheduler:  # one scheduler per database: off on extra workers
+            await self.scheduler.start()
         try:
             await asyncio.Event().wait()
         finally:

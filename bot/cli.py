@@ -23,7 +23,8 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import Concierge
 
     settings = _settings(args)
-    setup_logging(logging.DEBUG if args.verbose else logging.INFO, secrets=(settings.telegram.token,))
+    level = logging.DEBUG if args.verbose else settings.logging.level
+    setup_logging(level, secrets=(settings.telegram.token,), json_lines=settings.logging.format == "json")
     app = Concierge(settings)
     try:
         asyncio.run(app.serve_forever())
@@ -59,6 +60,60 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _db_backup(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from crm.maintenance import backup
+
+    settings = _settings(args)
+    target = args.to or settings.data_dir / "backups" / f"concierge-{datetime.now():%Y%m%d-%H%M%S}.db"
+    try:
+        pages = backup(settings.database_url, target)
+    except ValueError as exc:
+        print(f"concierge: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {pages} pages to {target}")
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    from crm.maintenance import restore
+
+    settings = _settings(args)
+    try:
+        restore(settings.database_url, args.file)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"concierge: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.file} into {settings.database_url.split('///')[-1]}")
+    return 0
+
+
+def _db_purge(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from crm.db import Database
+    from crm.maintenance import purge_messages
+    from crm.types import utcnow
+
+    settings = _settings(args)
+    days = args.days if args.days is not None else settings.retention.messages_days
+    if days <= 0:
+        print("retention is 0 (keep forever): nothing purged")
+        return 0
+
+    async def go() -> dict[str, int]:
+        database = Database(settings.database_url)
+        try:
+            return await purge_messages(database, utcnow() - timedelta(days=days))
+        finally:
+            await database.dispose()
+
+    counts = asyncio.run(go())
+    print(f"purged {counts['messages']} messages and {counts['inbox']} inbox updates older than {days} days")
+    return 0
+
+
 def _check_config(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"{settings.source}: OK ({len(settings.room_types)} room types, {len(settings.faq)} FAQ topics)")
@@ -66,7 +121,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.bench_pipeline import add_bench_pipeline
     from bot.nlp_cli import add_bench_nlp, add_nlp_commands
+    from bot.staff_cli import add_staff_commands
+    from bot.lifecycle_cli import add_bench_campaign, add_campaign_commands, add_guest_commands  # issue 6
 
     parser = argparse.ArgumentParser(prog="concierge", description="Hotel guest-service bot")
     parser.add_argument("--config", type=Path, default=None, help="config file (default: $CONCIERGE_CONFIG or ./config.yaml)")
@@ -87,11 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply schema migrations").set_defaults(func=_db_upgrade)
+    backup = db_sub.add_parser("backup", help="online backup of the SQLite database")
+    backup.add_argument("--to", type=Path, default=None, help="backup file (default: data/backups/concierge-<time>.db)")
+    backup.set_defaults(func=_db_backup)
+    restore = db_sub.add_parser("restore", help="replace the SQLite database with a backup (bot stopped)")
+    restore.add_argument("file", type=Path)
+    restore.set_defaults(func=_db_restore)
+    purge = db_sub.add_parser("purge", help="delete conversation text older than the retention period")
+    purge.add_argument("--days", type=int, default=None, help="override retention.messages_days")
+    purge.set_defaults(func=_db_purge)
 
     add_nlp_commands(sub)
+    add_staff_commands(sub)
+    add_campaign_commands(sub), add_guest_commands(sub)  # issue 6
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     add_bench_nlp(bench_sub)
+    add_bench_pipeline(bench_sub)
+    add_bench_campaign(bench_sub)  # issue 6
     return parser
 
 

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from scheduler.config import CampaignSettings
+
 DEFAULT_CONFIG = Path("config.yaml")
 DEFAULT_TELEGRAM_BASE = "https://api.telegram.org/bot"
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
@@ -137,6 +139,17 @@ class DatabaseSettings(_Model):
     url: str = ""
 
 
+class RetentionSettings(_Model):
+    """How long conversation text is kept before the nightly purge deletes it (0 = keep forever)."""
+
+    messages_days: int = Field(default=365, ge=0)
+
+
+class LoggingSettings(_Model):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(_Model):
     hotel: HotelSettings
     languages: list[Locale] = Field(default_factory=lambda: ["zh-Hans", "zh-Hant", "en"])
@@ -148,8 +161,11 @@ class Settings(_Model):
     cancellation_policy: CancellationPolicy = CancellationPolicy()
     quiet_hours: QuietHours = QuietHours()
     telegram: TelegramSettings = TelegramSettings()
+    campaigns: CampaignSettings = CampaignSettings()  # scheduler/config.py
     http: HttpSettings = HttpSettings()
     database: DatabaseSettings = DatabaseSettings()
+    retention: RetentionSettings = RetentionSettings()
+    logging: LoggingSettings = LoggingSettings()
     data_dir: Path = Path("data")
     source: Path = Field(default=DEFAULT_CONFIG, exclude=True)
 
@@ -186,6 +202,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_DATA_DIR": "data_dir",
     "CONCIERGE_HTTP_HOST": "http.host",
     "CONCIERGE_HTTP_PORT": "http.port",
+    "CONCIERGE_LOG_FORMAT": "logging.format",
 }
 
 

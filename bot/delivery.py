@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from functools import partial
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,6 +29,19 @@ class SendError(Exception):
 
 Sender = Callable[[Outbox], Awaitable[str | None]]
 HELD = "held"  # a sender returns this when the row has nowhere to go yet (e.g. no staff chat configured)
+_attempt: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("outbox_attempt", default=None)
+
+
+async def attempting() -> None:
+    """Senders call this right before the request that may deliver the row (after any rate-limit wait).
+
+    For a campaign row it records that the outcome is no longer "certainly not sent": a crash after this
+    leaves the row ``unknown`` (never resent), a crash before it lets the row be sent after restart.
+    """
+    hook = _attempt.get()
+    if hook is not None:
+        _attempt.set(None)  # once per row, however many pieces the text is split into
+        await hook()
 
 
 class Deliverer:
@@ -90,6 +105,7 @@ class Deliverer:
     async def _send_one(self, row: Outbox) -> None:
         assert row.id is not None
         sender = self._senders[row.channel]
+        token = _attempt.set(partial(outbox.mark_attempt, self.db, row.id) if row.kind == "campaign" else None)
         try:
             external_id = await sender(row)
         except SendError as error:
@@ -105,6 +121,8 @@ class Deliverer:
             log.exception("sender for %s raised", row.channel)
             await outbox.mark_retry(self.db, row, f"{type(exc).__name__}: {exc}", timedelta(seconds=30))
             return
+        finally:
+            _attempt.reset(token)
         if external_id == HELD:
             await outbox.mark(self.db, row.id, "held", "no channel configured")
         else:

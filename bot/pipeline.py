@@ -28,7 +28,7 @@ from crm.db import Database
 from crm.guests import identify_guest, stated_language
 from crm.messages import log_message, summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
-from crm.outbox import enqueue
+from crm.outbox import enqueue, outbox_written
 from crm.types import utcnow
 from handlers.context import Turn
 from handlers.i18n import Catalog, normalize_locale, reply_language
@@ -45,6 +45,15 @@ MEANINGFUL = 0.5  # below this an "other" message (a name, "ok") does not switch
 
 Parser = Callable[[dict[str, Any]], Inbound | None]
 Notify = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What processing needs of an inbox row."""
+
+    channel: str
+    chat_key: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -93,52 +102,51 @@ class Pipeline:
 
     async def submit(self, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]) -> Result:
         """Receive and process at once (web chat, terminal): the caller waits for the replies."""
-        inbox_id, _ = await self.receive(channel, update_id, chat_key, payload)
-        return await self.process(inbox_id)
+        inbox_id, new = await self.receive(channel, update_id, chat_key, payload)
+        return await self.process(inbox_id, Pending(channel, chat_key, payload) if new else None)
 
-    async def process(self, inbox_id: int) -> Result:
-        chat_key = await self._chat_key(inbox_id)
-        if chat_key is None:
+    async def process(self, inbox_id: int, known: Pending | None = None) -> Result:
+        """Process one committed update. ``known`` spares a read when the caller has the row's content."""
+        pending = known or await self._pending(inbox_id)
+        if pending is None:
             return Result(await self.replies_for(inbox_id), duplicate=True)
-        async with self._chat_lock(chat_key):
+        async with self._chat_lock(f"{pending.channel}:{pending.chat_key}"):
             started = time.perf_counter()
             try:
-                result = await self._process(inbox_id)
-                self.on_processed(chat_key.split(":", 1)[0], time.perf_counter() - started, len(result.replies))
+                result = await self._process(inbox_id, pending)
+                self.on_processed(pending.channel, time.perf_counter() - started, len(result.replies))
                 return result
             except Exception as exc:  # a bug must not take the guest's message with it
                 log.exception("processing inbox update %s failed", inbox_id)
                 gave_up = await inbox.record_failure(self.db, inbox_id, f"{type(exc).__name__}: {exc}")
                 return await self._apologise(inbox_id) if gave_up else Result([])
 
-    async def _chat_key(self, inbox_id: int) -> str | None:
-        """The chat an update belongs to, or None when it is no longer pending."""
+    async def _pending(self, inbox_id: int) -> Pending | None:
+        """The update's content, or None when it is no longer pending."""
         async with self.db.read() as session:
             row = await session.get(InboxUpdate, inbox_id)
         if row is None or row.status != "pending":
             return None
-        return f"{row.channel}:{row.chat_key}"
+        return Pending(row.channel, row.chat_key, row.payload)
 
-    async def _process(self, inbox_id: int) -> Result:
+    async def _process(self, inbox_id: int, pending: Pending) -> Result:
         now = self.clock()
-        async with self.db.read() as session:
-            row = await session.get(InboxUpdate, inbox_id)
-        if row is None or row.status != "pending":
-            return Result([], duplicate=True)
-        parser = self._parsers.get(row.channel)
-        inbound = parser(row.payload) if parser else None
+        parser = self._parsers.get(pending.channel)
+        inbound = parser(pending.payload) if parser else None
         if inbound is None:  # nothing a guest said (a service message, an edit…): done, no reply
             await inbox.mark_status(self.db, inbox_id, "ignored")
             return Result([])
         inbound = replace(inbound, text=clean_text(inbound.text))
         analysis = await self._analyse(inbound, now)
         async with self.db.write() as session:
-            claimed = await inbox.claim(session, inbox_id)
+            claimed = await inbox.claim(session, inbox_id)  # the authoritative "still pending?" check
             if claimed is None:
                 return Result([], duplicate=True)
             replies, guest_id = await self._turn(session, claimed, inbound, analysis, now)
             inbox.finish(claimed)
-        self.on_outbox()  # replies and staff alerts may be waiting in the outbox
+            wrote_outbox = outbox_written(session)
+        if wrote_outbox:
+            self.on_outbox()
         return Result(replies, guest_id=guest_id)
 
     async def _analyse(self, inbound: Inbound, now: datetime) -> Analysis | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.warnings import PTBUserWarning
 
 from bot.config import TelegramSettings
-from bot.delivery import HELD, Deliverer, SendError
+from bot.delivery import HELD, Deliverer, SendError, attempting
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from bot.telegram_staff import STAFF_INBOX, TelegramStaff
@@ -32,6 +33,10 @@ from crm.models import Outbox
 from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming behaviour (retry_after as a timedelta) instead of a deprecation
+# warning on every 429; ``_seconds`` reads either form.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 # We call getUpdates through do_api_request on purpose: it hands back the raw JSON, which is what the inbox
 # stores, and a malformed update cannot make the whole batch (and so the offset) unparseable.
@@ -273,6 +278,7 @@ class TelegramChannel:
         for _ in range(3):
             async with self.limiter.slot(chat_id):
                 try:
+                    await attempting()  # campaign rows: from here a crash means "outcome unknown"
                     sent = await self.app.bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)
                     return str(sent.message_id)
                 except RetryAfter as exc:

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.pipeline import Pipeline, Result
+from bot.web_push import WebPush
 from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ MAX_BUTTON = 64
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 PIPELINE_KEY = web.AppKey("pipeline", Pipeline)
+PUSH_KEY = web.AppKey("web_push", WebPush)  # open sockets per session, for messages staff send to guests
 
 
 class BadRequest(ValueError):
@@ -93,18 +95,24 @@ async def chat_api(request: web.Request) -> web.Response:
 async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
     await socket.prepare(request)
-    pipeline = request.app[PIPELINE_KEY]
-    async for frame in socket:
-        if frame.type != WSMsgType.TEXT:
-            continue
-        try:
-            payload = validate(json.loads(frame.data))
-        except (ValueError, BadRequest) as exc:
-            message = str(exc) if isinstance(exc, BadRequest) else "frame must be JSON"
-            await socket.send_str(_dumps({"error": message}))
-            continue
-        result = await _submit(pipeline, payload)
-        await socket.send_str(_dumps({"id": payload["id"], **_answer(result)}))
+    pipeline, push = request.app[PIPELINE_KEY], request.app[PUSH_KEY]
+    if _SESSION.match(request.query.get("session", "")):
+        push.subscribe(request.query["session"], socket)
+    try:
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            try:
+                payload = validate(json.loads(frame.data))
+            except (ValueError, BadRequest) as exc:
+                message = str(exc) if isinstance(exc, BadRequest) else "frame must be JSON"
+                await socket.send_str(_dumps({"error": message}))
+                continue
+            push.subscribe(payload["session"], socket)
+            result = await _submit(pipeline, payload)
+            await socket.send_str(_dumps({"id": payload["id"], **_answer(result)}))
+    finally:
+        push.unsubscribe(socket)
     return socket
 
 
@@ -137,6 +145,7 @@ def _static_route(name: str, content_type: str) -> Any:
 def create_web_app(pipeline: Pipeline) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[PIPELINE_KEY] = pipeline
+    app[PUSH_KEY] = WebPush(pipeline.db, lambda: pipeline.on_outbox())
     pipeline.register_channel(CHANNEL, parse_web_payload, push=False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _static_route("index.html", "text/html"))

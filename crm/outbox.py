@@ -19,11 +19,21 @@ from crm.models import Outbox
 from crm.types import utcnow
 
 LEASE = timedelta(seconds=60)
+INFLIGHT = "inflight"  # a campaign row whose send request has left (see mark_attempt)
 MAX_ATTEMPTS = 6
+
+
+_WRITTEN = "concierge.outbox_written"
+
+
+def outbox_written(session: AsyncSession) -> bool:
+    """Whether this transaction queued anything, so the sender need only be woken when it did."""
+    return bool(session.info.get(_WRITTEN))
 
 
 async def enqueue(session: AsyncSession, row: Outbox) -> Outbox | None:
     """Add a row; with a dedupe key already present, nothing is added and None is returned."""
+    session.info[_WRITTEN] = True
     if row.dedupe_key is None:
         session.add(row)
         await session.flush()
@@ -39,6 +49,12 @@ async def enqueue(session: AsyncSession, row: Outbox) -> Outbox | None:
 async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...] = (), now: datetime | None = None) -> list[Outbox]:
     """Lease up to ``limit`` due rows, oldest first, and return them."""
     now = now or utcnow()
+    due = (Outbox.status == "pending") & (Outbox.next_attempt_at <= now)  # type: ignore[operator]
+    if channels:
+        due = due & Outbox.channel.in_(channels)  # type: ignore[attr-defined]
+    async with db.read() as session:  # most rounds find nothing: don't take the write lock for that
+        if (await session.execute(select(Outbox.id).where(due).limit(1))).first() is None:
+            return []
     async with db.write() as session:
         query = (
             select(Outbox)
@@ -86,17 +102,30 @@ async def mark(db: Database, outbox_id: int, status: str, error: str | None = No
         )
 
 
+async def mark_attempt(db: Database, outbox_id: int) -> None:
+    """The request that may deliver this row is about to leave: from now on a crash makes its outcome unknown.
+
+    Claimed rows wait in the rate limiter first (a 200-row batch takes seconds at 25/s); only this mark
+    separates "maybe delivered" from "never tried", so a crash mid-campaign skips nobody.
+    """
+    async with db.write() as session:
+        await session.execute(
+            update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending").values(status=INFLIGHT)  # type: ignore[arg-type]
+        )
+
+
 async def recover_expired_leases(db: Database, now: datetime | None = None) -> int:
-    """Rows a dead sender left in ``sending``: replies go back to pending, campaign rows become unknown."""
+    """Rows a dead sender left claimed: campaign rows whose request had left (``inflight``) become unknown;
+    everything else (replies, and campaign rows that never reached the wire) goes back to pending."""
     now = now or utcnow()
     async with db.write() as session:
-        expired = (Outbox.status == "sending") & (Outbox.next_attempt_at < now)  # type: ignore[operator]
+        expired = Outbox.status.in_(("sending", INFLIGHT)) & (Outbox.next_attempt_at < now)  # type: ignore[attr-defined,operator]
         campaign = await session.execute(
-            update(Outbox).where(expired, Outbox.kind == "campaign").values(status="unknown")
+            update(Outbox).where(expired, Outbox.kind == "campaign", Outbox.status == INFLIGHT).values(status="unknown")
         )
         other = await session.execute(
             update(Outbox)
-            .where(expired, Outbox.kind != "campaign")
+            .where(expired, (Outbox.kind != "campaign") | (Outbox.status == "sending"))
             .values(status="pending", next_attempt_at=now)
         )
         return int(campaign.rowcount or 0) + int(other.rowcount or 0)  # type: ignore[attr-defined]

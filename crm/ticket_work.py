@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -205,3 +206,21 @@ async def ticket_of_staff_message(session: AsyncSession, chat_id: int | str, mes
     )
     found = result.scalar_one_or_none()
     return int(found) if found is not None else None
+
+
+async def has_held(session: AsyncSession, channel: str, chat_id: str) -> bool:
+    """Whether anything waits for this chat (a cheap read, so most visits need no write transaction)."""
+    found = await session.execute(
+        select(Outbox.id).where(Outbox.channel == channel, Outbox.chat_id == chat_id, Outbox.status == "held").limit(1)
+    )
+    return found.first() is not None
+
+
+async def release_held(session: AsyncSession, channel: str, chat_id: str) -> int:
+    """Messages held because the guest was away (no open web chat) become due again when they return."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.channel == channel, Outbox.chat_id == chat_id, Outbox.status == "held")  # type: ignore[arg-type]
+        .values(status="pending", next_attempt_at=utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from handlers import booking, flood, info, phrases, preferences, reservations, tickets
+from handlers import lifecycle  # lifecycle (issue 6): surveys, pre-arrival answers, consent
 from handlers.context import Turn
 from handlers.flow import clear_flow
 from handlers.types import Reply
@@ -50,6 +51,9 @@ COMMANDS: dict[str, Handler] = {
     "language": preferences.language_command,
     "bookings": reservations.list_bookings,
     "book": booking.start,
+    "stop": lifecycle.opt_out,  # lifecycle
+    "unsubscribe": lifecycle.opt_out,  # lifecycle
+    "subscribe": lifecycle.opt_in,  # lifecycle
 }
 
 BUTTONS: dict[str, Handler] = {
@@ -65,6 +69,8 @@ BUTTONS: dict[str, Handler] = {
     reservations.CONFIRM[reservations.CANCEL]: reservations.on_confirm_button,
     tickets.FOLLOW_UP_PREFIX: tickets.follow_up_answer,
     preferences.LANGUAGE_PREFIX: preferences.language_button,
+    lifecycle.SURVEY_PREFIX: lifecycle.survey_button,  # lifecycle
+    lifecycle.PREARRIVAL_PREFIX: lifecycle.prearrival_button,  # lifecycle
 }
 
 FLOWS: dict[str, FlowHandler] = {
@@ -73,6 +79,7 @@ FLOWS: dict[str, FlowHandler] = {
     reservations.CANCEL: reservations.on_text,
     reservations.ATTACH: reservations.attach_on_text,
     tickets.ROOM_FLOW: tickets.room_flow,
+    lifecycle.COMMENT_FLOW: lifecycle.comment_flow,  # lifecycle
 }
 
 
@@ -117,6 +124,8 @@ async def _stale_button(turn: Turn) -> None:
 
 async def route_text(turn: Turn) -> None:
     """What a free-text message means when no flow claims it."""
+    if await lifecycle.opt_out_text(turn):  # lifecycle: 退订 / unsubscribe / stop without the slash
+        return
     analysis = turn.analysis
     if analysis is None:
         info.fallback(turn)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone as dt_timezone
 from pathlib import Path
 from typing import Any
@@ -25,16 +25,27 @@ from zoneinfo import ZoneInfo
 import jieba
 
 from nlp.analysis import CATEGORIES, Analysis
-from nlp.entities import EntityExtractor, finish_dates
+from nlp.entities import EntityExtractor, finish_dates, select_dates
 from nlp.lexicon import DATA_DIR, Term, build_terms, load_yaml, raw_terms
 from nlp.text import Normaliser, join_tokens, stem
 
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 3000  # guests do not write more; longer input is analysed by its beginning
+NEUTRAL_BAND = 0.75
+NEUTRAL_BAND_LENGTH = 45
+FORCED_POLARITY_LENGTH = 120  # without learned weights, texts this long are reviews, not requests
+LONG_TEXT = 25  # from this length on a message reads like a review: learned weights join, neutral is rare
+LONG_THRESHOLD = -1.0  # without learned weights: the hand score below which a long text is negative
+ROOM_TYPE_WEIGHT = 1.0  # naming a room type leans towards a booking conversation
 _TERM_FREQ = 30000  # jieba frequency for lexicon terms: high enough that they stay whole words
+_STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room types are lexicon terms
 _BOOKING_FAMILY = frozenset({"booking", "booking_change", "cancellation"})
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
+_MATCH_TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]|[^\sa-z0-9\u3400-\u4dbf\u4e00-\u9fff]+").findall
+_PARTICLES = frozenset("了的得着吗呢啊吧啦呀哦嘛么")
+_MODIFIERS = frozenset("很太好真不没超挺蛮极最更有也都又还就才")
+_ASCII_TOKENS = re.compile(r"[a-zA-Z0-9]+|[^\sa-zA-Z0-9]").findall
 _has_cjk = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]").search
 
 
@@ -49,6 +60,7 @@ class Analyzer:
         *,
         lexicon_dirs: Sequence[Path] = (),
         max_chars: int = MAX_CHARS,
+        learned_sentiment: Mapping[str, float] | None = None,
     ) -> None:
         self._tz = ZoneInfo(timezone)
         self._max_chars = max_chars
@@ -75,7 +87,18 @@ class Analyzer:
                 if freq.get(form, 0) < _TERM_FREQ:
                     self._jieba.add_word(form, _TERM_FREQ)
 
+        self._freq = self._jieba.FREQ
         self._terms: dict[str, Term] = build_terms(dirs, self._canon_key)
+        for code, synonyms in (room_types or {}).items():
+            for synonym in [code, *synonyms]:
+                key = self._canon_key(str(synonym))
+                if key:
+                    term = self._terms.get(key)
+                    if term is None:
+                        term = self._terms[key] = Term()
+                    if term.room is None:
+                        term.room = code
+                        term.cats.setdefault("booking", ROOM_TYPE_WEIGHT)
         self._prefixes: frozenset[str] = frozenset(k[:i] for k in self._terms for i in range(1, len(k) + 1))
         holidays: dict[str, Any] = {}
         for directory in dirs:
@@ -84,14 +107,22 @@ class Analyzer:
                 data = load_yaml(path)
                 for section in ("fixed", "by_year"):
                     holidays.setdefault(section, {}).update(data.get(section) or {})
-        self._entities = EntityExtractor(room_types or {}, holidays, self._canon_surface)
+        if learned_sentiment is None:
+            learned: dict[str, float] = {}
+            for directory in dirs:
+                path = Path(directory) / "sentiment_learned.tsv"
+                if path.is_file():
+                    learned.update(_read_weights(path))
+            learned_sentiment = learned
+        self._learned: Mapping[str, float] = dict(learned_sentiment)
+        self._entities = EntityExtractor(holidays)
 
     # -- canonical forms ------------------------------------------------------------------------------
     def _canon_surface(self, text: str) -> str:
         """Canonical text of a lexicon entry or synonym (same steps as a message)."""
         clean = self._norm.clean(text, 200)
-        lang, convert = self._norm.language(clean)
-        return self._norm.to_simplified(clean) if convert or lang != "en" else clean
+        _, convert = self._norm.language(clean)
+        return self._norm.to_simplified(clean) if convert else clean
 
     def _canon_key(self, text: str) -> str:
         """Matching key of a lexicon term: its tokens joined exactly as a message's tokens are joined."""
@@ -104,25 +135,37 @@ class Analyzer:
         return key
 
     def _tokens(self, text: str) -> tuple[list[str], list[str]]:
-        """(matching keys, surface forms): punctuation becomes "" (a clause boundary), spaces vanish."""
+        """Matching tokens (matching keys, surface forms): one per Chinese character, one per English
+        word (stemmed); punctuation becomes "" (a clause boundary); spaces vanish."""
         keys: list[str] = []
-        surface: list[str] = []
-        for token in self._jieba.lcut(text, HMM=False):
-            if token == " ":
-                continue
+        surface = _MATCH_TOKENS(text)
+        for token in surface:
             if token.isascii():
                 if token.isalpha():
                     keys.append(stem(token))
-                elif token.isalnum() or token in ("?", "!"):
+                elif token.isalnum() or token == "?" or token == "!":
                     keys.append(token)
                 else:
                     keys.append("")
-            elif _has_cjk(token):
+            elif len(token) == 1 and ("\u4e00" <= token <= "\u9fff" or "\u3400" <= token <= "\u4dbf"):
                 keys.append(token)
             else:
                 keys.append("")  # CJK punctuation, emoji, symbols
-            surface.append(token)
         return keys, surface
+
+    def _words(self, text: str) -> list[str]:
+        """jieba words (Simplified) and English stems: the vocabulary of search and of learned weights."""
+        words: list[str] = []
+        tokens = _ASCII_TOKENS(text) if text.isascii() else self._jieba.lcut(text, HMM=False)
+        for token in tokens:
+            if token.isascii():
+                if token.isalpha():
+                    words.append(stem(token))
+                elif token.isalnum():
+                    words.append(token)
+            elif _has_cjk(token):
+                words.append(token)
+        return words
 
     # -- public API ---------------------------------------------------------------------------------
     def search_tokens(self, text: str) -> list[str]:
@@ -132,7 +175,7 @@ class Analyzer:
             _, convert = self._norm.language(clean)
             if convert:
                 clean = self._norm.to_simplified(clean)
-            return [k for k in self._tokens(clean)[0] if k and k not in ("?", "!")]
+            return self._words(clean)
         except Exception:  # pragma: no cover - search must never break a request
             log.exception("search_tokens failed")
             return []
@@ -162,22 +205,24 @@ class Analyzer:
         keys, surface = self._tokens(clean)
         scan = self._scan(keys, surface)
         today = self.local_today(now)
-        entities = self._entities.extract(clean, today, True)
-        implicit = entities.pop("_implicit_dates", False)
+        entities = self._entities.extract(clean, today)
+        if scan.room is not None:
+            entities["room_type"] = scan.room
         # stay facts are evidence of a booking conversation ("明晚两个人，标间" has no booking verb)
-        stay = sum(1 for key in ("nights", "guests", "rooms", "room_type", "check_in", "check_out") if key in entities)
+        stay = sum(1 for key in _STAY_KEYS if key in entities)
         if stay:
             scan.cats["booking"] = scan.cats.get("booking", 0.0) + min(stay, 3) * 0.7
         category, confidence = self._decide(scan)
-        if implicit and category not in _BOOKING_FAMILY:
-            entities = self._entities.extract(clean, today, False)
-            entities.pop("_implicit_dates", None)
-        sentiment = _sentiment_label(scan.sentiment, scan.sent_hits)
+        entities = finish_dates(select_dates(entities, category in _BOOKING_FAMILY))
+        score = scan.sentiment
+        use_learned = bool(self._learned) and lang != "en" and len(clean) >= LONG_TEXT
+        if use_learned:
+            score = self._learned_score(score, self._words(clean))
+        sentiment = _sentiment_label(score, category, len(clean), 0.0 if use_learned else LONG_THRESHOLD)
         urgency = self._urgency(scan, category, sentiment)
         faq_topic = None
         if category == "faq" and scan.faq:
             faq_topic = max(scan.faq.items(), key=lambda item: item[1])[0]
-        entities = finish_dates(entities)
         keywords = _keywords(scan, category)
         return Analysis(
             lang=lang,
@@ -193,7 +238,14 @@ class Analyzer:
         )
 
     def _scan(self, keys: list[str], surface: list[str]) -> _Scan:
-        terms, prefixes = self._terms, self._prefixes
+        """One left-to-right pass: longest lexicon term at each position (maximum matching).
+
+        Chinese arrives one character per token, English one word per token, so a term is found by
+        walking forward while the joined text is still a prefix of some term — usually one set lookup
+        per character. A single-character term inside a common two-character word ("小" in "小时",
+        "差" in "出差") is skipped, using jieba's dictionary as the list of common words.
+        """
+        terms, prefixes, freq = self._terms, self._prefixes, self._freq
         scan = _Scan()
         n = len(keys)
         i = 0
@@ -202,7 +254,7 @@ class Analyzer:
         boost_left = 0
         while i < n:
             key = keys[i]
-            if not key or key in ("?", "!"):
+            if not key or key == "?" or key == "!":
                 if key == "?":
                     scan.question = True
                 elif key == "!":
@@ -222,15 +274,22 @@ class Analyzer:
                     if term is not None:
                         best, best_end, best_key = term, j, joined
                     j += 1
-                    if j >= n or not keys[j]:
+                    if j >= n:
                         break
-                    joined = join_tokens(joined, keys[j])
+                    nxt = keys[j]
+                    if not nxt:
+                        break
+                    joined = join_tokens(joined, nxt)
                     if joined not in prefixes:
                         break
-            if best is None and len(key) > 1 and not key.isascii():
-                # jieba sometimes swallows a term into a longer dictionary word ("灯不亮", "停车位");
-                # look for terms of two or more characters inside the unmatched word.
-                self._scan_inside(key, scan, neg_left > 0, boost if boost_left else 1.0)
+                if best is not None and not best.question and not best_key[-1].isascii():
+                    nxt = keys[best_end + 1] if best_end + 1 < n else ""
+                    if len(nxt) == 1 and nxt not in _PARTICLES and not nxt.isascii() and freq.get(best_key + nxt, 0) > 0:
+                        best = None  # the start of a longer ordinary word: 卫生 in 卫生间, 热水 in 热水器
+                    elif best_end == i and len(key) == 1:
+                        prev = keys[i - 1] if i else ""
+                        if len(prev) == 1 and prev not in _MODIFIERS and freq.get(prev + key, 0) > 0:
+                            best = None  # the end of an ordinary word: 差 in 出差
             if best is None:
                 i += 1
                 if neg_left:
@@ -241,11 +300,11 @@ class Analyzer:
             negated = neg_left > 0 and not best.negator
             scan.apply(best, best_key, _join_surface(surface[i:best_end + 1]), negated, boost if boost_left else 1.0)
             if best.negator:
-                neg_left = 3
+                neg_left = 4
             elif neg_left:
                 neg_left -= 1
             if best.intensity:
-                boost, boost_left = best.intensity, 3
+                boost, boost_left = best.intensity, 4
             elif best.sent:
                 boost_left = 0
             elif boost_left:
@@ -253,26 +312,22 @@ class Analyzer:
             i = best_end + 1
         return scan
 
-    def _scan_inside(self, word: str, scan: _Scan, negated: bool, boost: float) -> None:
-        terms, prefixes = self._terms, self._prefixes
-        n = len(word)
-        pos = 0
-        while pos < n - 1:
-            found = None
-            end = pos + 1
-            while end <= n and word[pos:end] in prefixes:
-                if end - pos >= 2 and word[pos:end] in terms:
-                    found = end
-                end += 1
-            if found is None:
-                pos += 1
-                continue
-            piece = word[pos:found]
-            term = terms[piece]
-            scan.apply(term, piece, piece, negated and not term.negator, boost)
-            if term.negator:
-                negated = True
-            pos = found
+    def _learned_score(self, lexicon_score: float, keys: list[str]) -> float:
+        """Learned weights for long, review-like texts: bias + lexicon share + one weight per token."""
+        learned = self._learned
+        score = learned.get("__bias__", 0.0) + learned.get("__lexicon__", 1.0) * lexicon_score
+        for key in _feature_set(keys):
+            score += learned.get(key, 0.0)
+        return score
+
+    def review_features(self, text: str) -> tuple[float, set[str]]:
+        """(hand-lexicon sentiment score, distinct tokens) — what `build_sentiment` trains on."""
+        clean = self._norm.clean(text, self._max_chars)
+        _, convert = self._norm.language(clean)
+        if convert:
+            clean = self._norm.to_simplified(clean)
+        keys, surface = self._tokens(clean)
+        return self._scan(keys, surface).sentiment, _feature_set(self._words(clean))
 
     @staticmethod
     def _decide(scan: _Scan) -> tuple[str, float]:
@@ -292,6 +347,9 @@ class Analyzer:
         if pos:
             scores["praise"] = scores.get("praise", 0.0) + 0.5 * pos
         topical = max((scores.get(c, 0.0) for c in _TOPIC_CATS), default=0.0)
+        if pos >= 2.0 and pos > 2 * neg and not scan.request and not scan.question and topical:
+            # thanks for a service is praise, not a new request ("打扫得很干净，谢谢阿姨")
+            scores["praise"] = scores.get("praise", 0.0) + 0.5 * topical + 0.3 * pos
         if scores.get("complaint", 0.0) >= 2.0 and neg >= 1.5 and topical:
             # an unhappy guest talking about a service is a complaint first ("空调还是没人来修，太失望了")
             scores["complaint"] += 0.5 * topical
@@ -304,7 +362,7 @@ class Analyzer:
         second = ranked[1][0] if len(ranked) > 1 else 0.0
         margin = top / (top + second) if top + second else 0.0
         evidence = 1.0 - math.exp(-top / 1.6)
-        confidence = round(max(0.05, min(0.99, margin * evidence ** 0.5 + (0.1 if top - second >= 2 else 0.0))), 2)
+        confidence = round(max(0.05, min(0.99, margin * evidence + (0.1 if top - second >= 2 else 0.0))), 2)
         return category, confidence
 
     @staticmethod
@@ -324,7 +382,7 @@ class _Scan:
     """Accumulated evidence of one pass over a message's tokens."""
 
     __slots__ = ("cats", "faq", "sentiment", "sent_hits", "urgency", "escalate", "prefs", "question",
-                 "info_question", "request", "exclaim", "hits", "contrast_at")
+                 "info_question", "request", "exclaim", "hits", "contrast_at", "room")
 
     def __init__(self) -> None:
         self.cats: dict[str, float] = {}
@@ -340,6 +398,7 @@ class _Scan:
         self.exclaim = 0
         self.hits: list[tuple[str, Term, bool]] = []
         self.contrast_at = False
+        self.room: str | None = None
 
     def apply(self, term: Term, key: str, surface: str, negated: bool, boost: float) -> None:
         self.hits.append((surface.strip(), term, negated))
@@ -378,6 +437,26 @@ class _Scan:
                 self.info_question = True
         if term.request:
             self.request = True
+        if term.room is not None and self.room is None:
+            self.room = term.room
+
+
+def _feature_set(keys: list[str]) -> set[str]:
+    return {k for k in keys if k and k not in ("?", "!") and not k.isdigit()}
+
+
+def _read_weights(path: Path) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            token, _, value = line.rstrip("\n").partition("\t")
+            try:
+                weights[token] = float(value)
+            except ValueError:
+                continue
+    return weights
 
 
 def _join_surface(tokens: list[str]) -> str:
@@ -387,7 +466,24 @@ def _join_surface(tokens: list[str]) -> str:
     return text
 
 
-def _sentiment_label(score: float, hits: int) -> str:
+def _sentiment_label(score: float, category: str, length: int, threshold: float = LONG_THRESHOLD) -> str:
+    """Map the sentiment score to a label.
+
+    A complaint is negative and praise positive even when the wording carries no sentiment word of its
+    own ("第三次打电话了"). Long texts (reviews, stories) are rarely neutral, so they are forced to a side.
+    """
+    if length >= LONG_TEXT and threshold == 0.0:
+        # learned model (Chinese review-like text): trust it over the category, but a message of
+        # request length whose score is near the middle stays neutral
+        if length < NEUTRAL_BAND_LENGTH and abs(score) < NEUTRAL_BAND and category not in ("complaint", "praise"):
+            return "neutral"
+        return "positive" if score > 0.0 else "negative"
+    if category == "complaint" and score < 0.9:
+        return "negative"
+    if category == "praise" and score > -0.9:
+        return "positive"
+    if length >= FORCED_POLARITY_LENGTH:
+        return "positive" if score > threshold else "negative"
     if score >= 0.9:
         return "positive"
     if score <= -0.9:
@@ -409,7 +505,3 @@ def _keywords(scan: _Scan, category: str, limit: int = 8) -> list[str]:
         if weight > 0 and surface:
             weighted[surface] = max(weighted.get(surface, 0.0), weight)
     return [k for k, _ in sorted(weighted.items(), key=lambda item: -item[1])[:limit]]
-
-
-def iter_categories() -> Iterable[str]:
-    return iter(CATEGORIES)

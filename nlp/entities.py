@@ -8,7 +8,7 @@ Relative dates resolve against the hotel's local date, never the server's.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -71,10 +71,16 @@ _D_EN_MD = re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*(
 _D_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*)?(?:of\s+)?{_MONTH_RE}\b")
 _D_EN_ORD = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b")
 _D_NUMERIC = re.compile(r"(?<![\d/.:])(\d{1,2})/(\d{1,2})(?![\d/])")
-_DATE_HINT = re.compile(r"[今明后周星礼拜月号元圣平国除春中情劳五]|to(?:day|night|m)|tmr|morrow|day|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|\d(?:st|nd|rd|th)\b|\d/\d|20\d\d|christmas|xmas|new year|weekend|mon|fri|sat|sun|wed|thu|tue")
 
-_OUT_AFTER = re.compile(r"^\s*(?:的)?\s*(?:退房|离店|离开|走|check\s?out|checkout)")
-_OUT_BEFORE = re.compile(r"(?:到|至|-|~|–|until|till|til|to|through|退房|离店|离开|check\s?out|checkout|checking out|leave on|leaving on|leaving|depart(?:ing)?(?: on)?)\s*(?:the\s*)?$")
+_DIGIT = re.compile(r"\d")
+_LATIN = re.compile(r"[a-z]")
+_MONTH_HINT = re.compile(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec")
+_REL_HINT = re.compile(r"[今明后当]|to(?:day|night|m)|tmr|morrow|mon|tue|wed|thu|fri|sat|sun|weekend")
+_COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
+_COUNT_HINT_EN = re.compile(r"night|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room|of us")
+_CLAUSE_SPLIT = re.compile(r"[,，。.!！?？;；\n]")
+_OUT_CUE = re.compile(r"退房|离店|离开|走人|(?<![a-z])走|check\s?out|checkout|checking out|leav|depart")
+_RANGE_BEFORE = re.compile(r"(?:到|至|-|~|–|until|till|til|to|through|thru)\s*(?:the\s*)?$")
 _IN_NEAR = re.compile(r"入住|到店|抵达|check\s?in|checking in|arriv")
 
 # --- stay, party, rooms --------------------------------------------------------------------------------
@@ -83,7 +89,7 @@ _NIGHTS_CN_DAYS = re.compile(rf"(?:住|待|呆|续|多住|延住)\s*({CN_NUM})\s
 _NIGHTS_CN_WEEK = re.compile(r"(?:住|待|呆)\s*(?:一|1)\s*(?:个)?\s*(?:星期|周|礼拜)")
 _NIGHTS_EN = re.compile(rf"\b({EN_NUM}|a couple of|a)\s*(?:-\s*)?(?:more\s+|extra\s+|additional\s+)?nights?\b")
 _NIGHTS_EN_WEEK = re.compile(r"\bfor (?:a|one) week\b")
-_GUESTS_CN = re.compile(rf"({CN_NUM})\s*(?:个|位|名)?\s*(?:人|客人|大人|成人|住客|同事|朋友)(?!民|员|工|家)")
+_GUESTS_CN = re.compile(rf"({CN_NUM})\s*(?:个|位|名)?\s*(?:人|客人|大人|成人|住客|同事|朋友)(?!民|员|工|家)|({CN_NUM})\s*位(?![置于数子])")
 _GUESTS_CN_FAMILY = re.compile(rf"一家\s*({CN_NUM})\s*口")
 _GUESTS_CN_MIX = re.compile(rf"({CN_NUM})\s*(?:个|位)?\s*大人?\s*(?:和|加|带|\+)?\s*({CN_NUM})\s*(?:个|位)?\s*(?:小孩|孩子|儿童|小朋友|小)")
 _GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl)\b")
@@ -96,7 +102,7 @@ _ROOMS_EN = re.compile(rf"\b({EN_NUM}|two|three)\s+(?:[a-z]+\s+)?rooms?\b")
 _ROOMNO = re.compile(
     r"(?:房间号?|房号|房|room|rm|#|no\.?)\s*(?:号码|号|number|no\.?|#)?\s*[:：是为]?\s*(\d{3,5})(?![\d:元块%])"
     r"|(?<![\d\-+])(\d{3,5})\s*(?:号房间|号房|房间|房)(?![费价型])"
-    r"|(?:我在|我住|住在|我是|在|in)\s*(\d{3,5})(?![\d:元块号月年%])"
+    r"|(?:我在|我住|住在|我是|送到|送去|到|在|in|to)\s*(\d{3,5})(?![\d:元块号月年%])"
     r"|^\s*(\d{3,5})(?=\s|[,，:：的]|[\u4e00-\u9fff])(?![\d]|\s*(?:元|块|号|月|年|点|人|间|晚|米|公里|分))"
 )
 _PERIOD = (r"(凌晨|半夜|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|今晚|明晚|明早|明天早上|明天上午|明天下午|明天晚上|"
@@ -113,8 +119,8 @@ _PHONE = re.compile(
 _REF = re.compile(
     r"(?:订单号?|预订号|预定号|预订编号|订单编号|确认号|确认码|单号|编号|booking\s*(?:ref(?:erence)?|number|no\.?|id|code|#)"
     r"|reservation\s*(?:number|no\.?|id|code|#|ref)|confirmation\s*(?:number|no\.?|code|#)?|ref(?:erence)?\s*(?:number|no\.?|#)?)"
-    r"\s*(?:is|是|为)?\s*[:：#]?\s*([a-z0-9][a-z0-9-]{3,19})\b"
-    r"|\b([a-z]{2,3}-?\d{5,10})\b"
+    r"\s*(?:is|是|为)?\s*[:：#]?\s*([a-z0-9][a-z0-9-]{3,19})(?![a-z0-9-])"
+    r"|(?<![a-z0-9])([a-z]{2,3}-?\d{5,10})(?![a-z0-9])"
 )
 
 
@@ -130,7 +136,7 @@ def _tod_hour(period: str | None, hour: int) -> int:
         return hour + 12 if hour < 6 else hour
     if period in ("凌晨", "半夜"):
         return 0 if hour == 12 else hour
-    return 0 if hour == 12 and period in ("早上", "早晨", "清晨") and False else hour % 24
+    return hour % 24
 
 
 def _valid(year: int, month: int, day: int) -> date | None:
@@ -182,21 +188,9 @@ def _weekday(today: date, target: int, modifier: str | None) -> date:
 class EntityExtractor:
     """Regex-based extraction; stateless after construction, so safe to share between threads."""
 
-    def __init__(self, room_types: Mapping[str, Sequence[str]], holidays: Mapping[str, Any], canon_room: Any) -> None:
-        # Room synonyms: Chinese ones match anywhere, English ones only as whole words.
-        alternatives: list[tuple[str, str]] = []
-        for code, synonyms in room_types.items():
-            for synonym in [code, *synonyms]:
-                form = canon_room(str(synonym))
-                if form:
-                    alternatives.append((form, code))
-        alternatives.sort(key=lambda item: -len(item[0]))
-        self._room_codes = {form: code for form, code in reversed(alternatives)}
-        parts = []
-        for form, _ in alternatives:
-            escaped = re.escape(form)
-            parts.append(rf"\b{escaped}\b" if form.isascii() else escaped)
-        self._room_re = re.compile("|".join(parts)) if parts else None
+    def __init__(self, holidays: Mapping[str, Any]) -> None:
+        # Room types are not found here: their synonyms are lexicon terms, found by the analyser's
+        # single pass over the tokens (cheaper than one more regex alternation per message).
         fixed = holidays.get("fixed") or {}
         lunar = holidays.get("by_year") or {}
         self._fixed = {str(k).lower(): tuple(int(x) for x in str(v).split("-")) for k, v in fixed.items()}
@@ -207,23 +201,26 @@ class EntityExtractor:
         self._holiday_re = re.compile("|".join(re.escape(n) for n in names)) if names else None
 
     # -- public -------------------------------------------------------------------------------------
-    def extract(self, text: str, today: date, booking_context: bool) -> dict[str, Any]:
-        """All entities found in canonical `text`; dates only count as stay dates in a booking context
-        or next to an explicit check-in/check-out cue (a date in "wake me at 7 tomorrow" is not a stay)."""
+    def extract(self, text: str, today: date) -> dict[str, Any]:
+        """All entities found in canonical `text`.
+
+        Stay dates come twice: `check_in`/`check_out` from every date, and `check_in_explicit`/
+        `check_out_explicit` from dates next to a check-in/check-out cue only, with `_implicit_dates`
+        set when they differ. `select_dates` keeps the right pair once the category is known: a date in
+        "wake me at 7 tomorrow" is not a stay, one in "明晚还有房吗" is.
+        """
         out: dict[str, Any] = {}
-        has_digit = any(c.isdigit() for c in text) if len(text) < 400 else bool(re.search(r"\d", text))
+        has_digit = _DIGIT.search(text) is not None
+        has_latin = _LATIN.search(text) is not None
+        has_cjk = not text.isascii()
         work = text
         if has_digit:
             work = self._phone_and_ref(work, out)
-        self._dates(work, today, booking_context, out)
-        self._counts(work, out, has_digit)
+        self._dates(work, today, out, has_digit, has_latin, has_cjk)
+        self._counts(work, out, has_latin, has_cjk)
         if has_digit:
             self._room_number(work, out)
-        self._time(work, out)
-        if self._room_re is not None:
-            match = self._room_re.search(work)
-            if match:
-                out["room_type"] = self._room_codes[match.group(0)]
+        self._time(work, out, has_digit, has_latin)
         return out
 
     # -- pieces -------------------------------------------------------------------------------------
@@ -245,8 +242,14 @@ class EntityExtractor:
                 text = self._mask(text, *match.span())
         return text
 
-    def _dates(self, text: str, today: date, booking_context: bool, out: dict[str, Any]) -> None:
-        if not _DATE_HINT.search(text):
+    def _dates(self, text: str, today: date, out: dict[str, Any], has_digit: bool, has_latin: bool,
+               has_cjk: bool) -> None:
+        """Each family of date patterns runs only when a cheap substring test says it could match."""
+        numeric = has_digit or (has_cjk and ("月" in text or "号" in text))
+        month_names = has_latin and _MONTH_HINT.search(text) is not None
+        cn_week = has_cjk and ("周" in text or "星期" in text or "礼拜" in text)
+        holiday = self._holiday_re is not None and (has_cjk or has_latin)
+        if not (numeric or month_names or cn_week or holiday or _REL_HINT.search(text)):
             return
         found: list[tuple[int, int, date]] = []
 
@@ -254,19 +257,19 @@ class EntityExtractor:
             if value is not None:
                 found.append((start, end, value))
 
-        for m in _D_ISO.finditer(text):
+        for m in _D_ISO.finditer(text) if has_digit else ():
             add(m.start(), m.end(), _valid(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-        for m in _D_CN_MD.finditer(text):
+        for m in _D_CN_MD.finditer(text) if numeric and has_cjk and "月" in text else ():
             first = _month_day(today, cn_int(m.group(1)), cn_int(m.group(2)))
             add(m.start(), m.end(2) + 1, first)
             if m.group(3) and first is not None:
                 add(m.start(3), m.end(), _day_only(first, cn_int(m.group(3)), first))
-        for m in _D_EN_MD.finditer(text):
+        for m in _D_EN_MD.finditer(text) if month_names else ():
             first = _month_day(today, _MONTHS.get(m.group(1)), int(m.group(2)))
             add(m.start(), m.end(2), first)
             if m.group(3) and first is not None:
                 add(m.start(3), m.end(), _day_only(first, int(m.group(3)), first))
-        for m in _D_EN_DM.finditer(text):
+        for m in _D_EN_DM.finditer(text) if month_names else ():
             month = _MONTHS.get(m.group(3))
             if m.group(2):
                 first = _month_day(today, month, int(m.group(1)))
@@ -275,31 +278,31 @@ class EntityExtractor:
                     add(m.start(2), m.end(), _day_only(first, int(m.group(2)), first))
             else:
                 add(m.start(), m.end(), _month_day(today, month, int(m.group(1))))
-        for m in _D_NUMERIC.finditer(text):
+        for m in _D_NUMERIC.finditer(text) if has_digit and "/" in text else ():
             a, b = int(m.group(1)), int(m.group(2))
             month, day = (a, b) if a <= 12 else (b, a)
             add(m.start(), m.end(), _month_day(today, month, day))
-        for m in _D_CN_REL.finditer(text):
+        for m in _D_CN_REL.finditer(text) if has_cjk else ():
             add(m.start(), m.end(), today + timedelta(days=_RELATIVE[m.group(0)]))
-        for m in _D_EN_REL.finditer(text):
+        for m in _D_EN_REL.finditer(text) if has_latin else ():
             word = m.group(0)
             days = 2 if "after" in word else _RELATIVE.get(word, 1)
             add(m.start(), m.end(), today + timedelta(days=days))
-        for m in _D_CN_WEEK.finditer(text):
+        for m in _D_CN_WEEK.finditer(text) if cn_week else ():
             add(m.start(), m.end(), _weekday(today, _CN_WEEKDAYS[m.group(2)], (m.group(1) or "").strip() or None))
-        for m in _D_EN_WEEK.finditer(text):
+        for m in _D_EN_WEEK.finditer(text) if has_latin else ():
             add(m.start(), m.end(), _weekday(today, _EN_WEEKDAYS[m.group(2)], m.group(1) if m.group(1) != "coming" else None))
-        if self._holiday_re is not None:
+        if holiday and self._holiday_re is not None:
             for m in self._holiday_re.finditer(text):
                 add(m.start(), m.end(), self._holiday(m.group(0), today))
         # bare days ("24号到26号", "the 20th") anchor on the previous date in the message
         spans = sorted(found)
-        for m in _D_CN_DAY.finditer(text):
+        for m in _D_CN_DAY.finditer(text) if has_cjk and "号" in text else ():
             if any(s <= m.start() < e for s, e, _ in spans):
                 continue
             anchor = max((d for s, e, d in spans if e <= m.start()), default=None)
             add(m.start(), m.end(), _day_only(today, cn_int(m.group(1)), anchor))
-        for m in _D_EN_ORD.finditer(text):
+        for m in _D_EN_ORD.finditer(text) if has_latin and has_digit else ():
             if any(s <= m.start() < e for s, e, _ in spans):
                 continue
             anchor = max((d for s, e, d in spans if e <= m.start()), default=None)
@@ -314,27 +317,35 @@ class EntityExtractor:
             if start >= last_end:
                 dates.append((start, end, value))
                 last_end = end
-        check_in: date | None = None
-        check_out: date | None = None
-        for start, end, value in dates:
-            before = text[max(0, start - 14):start]
-            after = text[end:end + 10]
-            is_out = bool(_OUT_AFTER.search(after)) or (bool(_OUT_BEFORE.search(before)) and (check_in is not None or "退房" in before or "check" in before or "leav" in before or "depart" in before or "离" in before))
-            explicit = is_out or bool(_IN_NEAR.search(before[-8:] + after[:8]))
-            if not explicit:
-                out["_implicit_dates"] = True
-                if not booking_context:
+        roles: list[tuple[bool, bool, date]] = []  # (is_out, explicit, date)
+        for index, (start, end, value) in enumerate(dates):
+            # the words around a date, up to the neighbouring dates and within its clause
+            prev_end = dates[index - 1][1] if index else 0
+            next_start = dates[index + 1][0] if index + 1 < len(dates) else len(text)
+            before = _CLAUSE_SPLIT.split(text[max(prev_end, start - 16):start])[-1]
+            after = _CLAUSE_SPLIT.split(text[end:min(next_start, end + 12)])[0]
+            is_out = bool(_OUT_CUE.search(after) or _OUT_CUE.search(before)) or (
+                bool(roles) and _RANGE_BEFORE.search(before) is not None)
+            explicit = is_out or bool(_IN_NEAR.search(before) or _IN_NEAR.search(after))
+            roles.append((is_out, explicit, value))
+        for key, only_explicit in (("", False), ("_explicit", True)):
+            check_in: date | None = None
+            check_out: date | None = None
+            for is_out, explicit, value in roles:
+                if only_explicit and not explicit:
                     continue
-            if is_out and check_out is None:
-                check_out = value
-            elif check_in is None:
-                check_in = value
-            elif check_out is None and value > check_in:
-                check_out = value
-        if check_in is not None:
-            out["check_in"] = check_in
-        if check_out is not None:
-            out["check_out"] = check_out
+                if is_out and check_out is None:
+                    check_out = value
+                elif check_in is None:
+                    check_in = value
+                elif check_out is None and value > check_in:
+                    check_out = value
+            if check_in is not None:
+                out["check_in" + key] = check_in
+            if check_out is not None:
+                out["check_out" + key] = check_out
+        if not all(explicit for _, explicit, _ in roles):
+            out["_implicit_dates"] = True
 
     def _holiday(self, name: str, today: date) -> date | None:
         if name in self._fixed:
@@ -346,8 +357,10 @@ class EntityExtractor:
         return None
 
     @staticmethod
-    def _counts(text: str, out: dict[str, Any], has_digit: bool) -> None:
-        m = _NIGHTS_CN.search(text)
+    def _counts(text: str, out: dict[str, Any], has_latin: bool, has_cjk: bool) -> None:
+        if not ((has_cjk and _COUNT_HINT_CN.search(text)) or (has_latin and _COUNT_HINT_EN.search(text))):
+            return
+        m = _NIGHTS_CN.search(text) if has_cjk else None
         if m:
             value = cn_int(m.group(1))
             if value:
@@ -369,7 +382,7 @@ class EntityExtractor:
                 out["guests"] = a + b
         else:
             m = _GUESTS_CN_FAMILY.search(text) or _GUESTS_CN.search(text) or _GUESTS_EN.search(text) or _GUESTS_EN_PARTY.search(text)
-            if m and (value := cn_int(m.group(1))) and value < 200:
+            if m and (value := cn_int(next((g for g in m.groups() if g), ""))) and value < 200:
                 out["guests"] = value
         m = _ROOMS_CN.search(text) or _ROOMS_EN.search(text)
         if m and (value := cn_int(m.group(1))) and value < 100:
@@ -382,8 +395,8 @@ class EntityExtractor:
             out["room_number"] = next(g for g in m.groups() if g)
 
     @staticmethod
-    def _time(text: str, out: dict[str, Any]) -> None:
-        m = _TIME_COLON.search(text)
+    def _time(text: str, out: dict[str, Any], has_digit: bool, has_latin: bool) -> None:
+        m = _TIME_COLON.search(text) if has_digit and (":" in text or "：" in text) else None
         if m:
             hour, minute = int(m.group(1)), int(m.group(2))
             suffix = m.group(3)
@@ -398,7 +411,7 @@ class EntityExtractor:
                     hour += 12
             out["time"] = f"{hour:02d}:{minute:02d}"
             return
-        m = _TIME_EN.search(text)
+        m = _TIME_EN.search(text) if has_latin else None
         if m:
             if m.group(5):
                 out["time"] = "00:00" if m.group(5) == "midnight" else "12:00"
@@ -452,6 +465,21 @@ class EntityExtractor:
                 continue
             out["time"] = f"{hour:02d}:{minute:02d}"
             return
+
+
+def select_dates(entities: dict[str, Any], booking_context: bool) -> dict[str, Any]:
+    """Keep all stay dates in a booking conversation, only explicitly cued ones elsewhere."""
+    entities.pop("_implicit_dates", None)
+    explicit_in = entities.pop("check_in_explicit", None)
+    explicit_out = entities.pop("check_out_explicit", None)
+    if not booking_context:
+        entities.pop("check_in", None)
+        entities.pop("check_out", None)
+        if explicit_in is not None:
+            entities["check_in"] = explicit_in
+        if explicit_out is not None:
+            entities["check_out"] = explicit_out
+    return entities
 
 
 def finish_dates(entities: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ the vocabulary without touching code. All of it is merged into a single dict key
 canonical matching form, so one pass over a message's tokens finds everything with one lookup per token.
 
 A hotel adds vocabulary by passing extra directories to `Analyzer(lexicon_dirs=...)`; files there with
-the same names are merged on top (weights add up, new terms are added).
+the same names are merged on top (a term listed twice keeps its larger weight — singular and plural
+stem to the same key — and new terms are added).
 """
 
 from __future__ import annotations
@@ -45,11 +46,20 @@ class Term:
     question: bool = False
     info: bool = False  # an information question ("几点", "where is") rather than a yes/no or a request
     request: bool = False
+    room: str | None = None  # a room-type code from the hotel's configuration
+
+
+_CACHE: dict[tuple[str, int, int], Any] = {}
 
 
 def load_yaml(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_Loader) or {}
+    """Parse a lexicon file; parsed once per process and version of the file (start-up time matters)."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _CACHE:
+        with path.open(encoding="utf-8") as handle:
+            _CACHE[key] = yaml.load(handle, Loader=_Loader) or {}
+    return _CACHE[key]
 
 
 def _pairs(section: Any) -> Iterable[tuple[str, float]]:
@@ -85,11 +95,11 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                 for category, section in (data.get("categories") or {}).items():
                     for raw, weight in _pairs(section):
                         if (t := get(raw)) is not None:
-                            t.cats[category] = t.cats.get(category, 0.0) + weight
+                            t.cats[category] = max(t.cats.get(category, weight), weight)
                 for category, section in (data.get("when_negated") or {}).items():
                     for raw, weight in _pairs(section):
                         if (t := get(raw)) is not None:
-                            t.negcats[category] = t.negcats.get(category, 0.0) + weight
+                            t.negcats[category] = max(t.negcats.get(category, weight), weight)
             elif name == "sentiment.yaml":
                 for sign, section_name in ((1.0, "positive"), (-1.0, "negative"), (0.0, "neutral")):
                     for raw, weight in _pairs(data.get(section_name)):
@@ -122,7 +132,7 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                 for topic, section in (data.get("topics") or {}).items():
                     for raw, weight in _pairs(section):
                         if (t := get(raw)) is not None:
-                            t.faq[topic] = t.faq.get(topic, 0.0) + weight
+                            t.faq[topic] = max(t.faq.get(topic, weight), weight)
             elif name == "preferences.yaml":
                 for item in data.get("preferences") or []:
                     pref = (str(item["key"]), str(item["value"]))

@@ -18,8 +18,8 @@ import opencc
 # Characters that Unicode calls "control" or "format" (zero-width joiners, bidi marks, NUL...) carry no
 # meaning for us and break regexes that expect adjacent characters; they become spaces or vanish.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
-_WS_RE = re.compile(r"[ \t\r\n\u3000]+")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_ASCII_LETTER_RE = re.compile(r"[a-z]")
 _EN_WORD_RE = re.compile(r"[a-z]{2,}|\b[a-z]\b")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 
@@ -35,6 +35,19 @@ _CONTRACTION_RE = re.compile(
     r"\b(?:can't|won't|shan't|let's|it's|that's|there's|what's|where's|who's|here's|he's|she's)\b|\bcannot\b"
     r"|n't\b|'re\b|'ll\b|'ve\b|'m\b|'d\b"
 )
+
+
+# "wi-fi", "a/c", "check-in": one spelling each, so lexicon entries need not list every variant
+_ASCII_FIXES_RE = re.compile(r"\bwi[- ]?fi\b|\ba/c\b|(?<=[a-z])-(?=[a-z])")
+
+
+def _ascii_fix(match: re.Match[str]) -> str:
+    found = match.group(0)
+    if found.startswith("wi"):
+        return "wifi"
+    if found == "a/c":
+        return "ac"
+    return " "
 
 
 def _expand(match: re.Match[str]) -> str:
@@ -58,7 +71,7 @@ class ScriptDetector:
 
     OpenCC's own tables give both sets: a character that converts T→S and is not itself a valid
     Simplified character is Traditional-only, and vice versa. Characters shared by both scripts (most
-    of them) say nothing. One regex character class per side keeps detection a single C-level scan.
+    of them) say nothing. Frozensets keep the common check (`isdisjoint`) a single C-level scan.
     """
 
     def __init__(self) -> None:
@@ -66,12 +79,16 @@ class ScriptDetector:
         st = _opencc_dictionary("STCharacters.txt")
         trad_only = sorted(k for k, v in ts.items() if len(k) == 1 and k not in st and k not in v)
         simp_only = sorted(k for k, v in st.items() if len(k) == 1 and k not in ts and k not in v)
-        self._trad = re.compile("[" + "".join(re.escape(c) for c in trad_only) + "]")
-        self._simp = re.compile("[" + "".join(re.escape(c) for c in simp_only) + "]")
+        self._trad = frozenset(trad_only)
+        self._simp = frozenset(simp_only)
+
+    def has_traditional(self, text: str) -> bool:
+        return not self._trad.isdisjoint(text)
 
     def counts(self, text: str) -> tuple[int, int]:
         """(traditional-only, simplified-only) character counts."""
-        return len(self._trad.findall(text)), len(self._simp.findall(text))
+        trad, simp = self._trad, self._simp
+        return sum(1 for c in text if c in trad), sum(1 for c in text if c in simp)
 
 
 class Normaliser:
@@ -87,11 +104,18 @@ class Normaliser:
         """NFKC, lower case, no control characters, apostrophes unified, whitespace collapsed."""
         if len(text) > limit:
             text = text[:limit]
-        text = unicodedata.normalize("NFKC", text)
-        text = _CONTROL_RE.sub(" ", text).translate(_APOSTROPHES).lower()
+        if not text.isascii():
+            if not unicodedata.is_normalized("NFKC", text):
+                text = unicodedata.normalize("NFKC", text)
+            text = text.translate(_APOSTROPHES)
+        if _CONTROL_RE.search(text):
+            text = _CONTROL_RE.sub(" ", text)
+        text = text.lower()
         if "'" in text:
             text = _CONTRACTION_RE.sub(_expand, text)
-        return _WS_RE.sub(" ", text).strip()
+        if "-" in text or "/" in text or "wi fi" in text:
+            text = _ASCII_FIXES_RE.sub(_ascii_fix, text)
+        return " ".join(text.split())
 
     def language(self, text: str) -> tuple[str, bool]:
         """Return (lang, needs_conversion) for cleaned text.
@@ -99,13 +123,16 @@ class Normaliser:
         Mixed messages ("wifi密码是多少", "Hi, 1208 needs towels 谢谢") are Chinese when their
         Chinese characters outnumber their English words: a Chinese character carries about a word.
         """
-        cjk = len(_CJK_RE.findall(text))
-        if cjk == 0:
+        if text.isascii() or not _CJK_RE.search(text):
             return "en", False
-        words = len(_EN_WORD_RE.findall(text))
-        trad, simp = self.script.counts(text)
-        if cjk < words:
-            return "en", trad > 0
+        if self.script.has_traditional(text):
+            trad, simp = self.script.counts(text)
+        else:
+            trad = simp = 0
+        if _ASCII_LETTER_RE.search(text):
+            words = len(_EN_WORD_RE.findall(text))
+            if words and len(_CJK_RE.findall(text)) < words:
+                return "en", trad > 0
         return ("zh-Hant" if trad > simp else "zh-Hans"), trad > 0
 
     def to_simplified(self, text: str) -> str:

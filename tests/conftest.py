@@ -15,7 +15,7 @@ from bot.app import Concierge
 from bot.config import Settings, load_settings
 from bot.nlp_setup import build_analyzer
 from nlp import Analyzer
-from tests.fake_bot_api import FakeBotApi
+from bot.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"

@@ -14,7 +14,7 @@ from crm.models import ConversationState, Message, Outbox, Preference, StaffUser
 from crm.tickets import timeline
 from handlers.tickets import follow_up
 from tests.conftest import STAFF_CHAT
-from tests.fake_bot_api import FakeBotApi
+from bot.fake_bot_api import FakeBotApi
 from tests.flow_helpers import WebGuest
 
 

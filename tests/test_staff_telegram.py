@@ -15,7 +15,7 @@ from crm.models import InboxUpdate, Message, Ticket, TicketEvent
 from crm.staff import add_staff
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
-from tests.fake_bot_api import FakeBotApi
+from bot.fake_bot_api import FakeBotApi
 
 STAFF_TG = 700
 MANAGER_TG = 701

@@ -39,7 +39,8 @@
 
   function render(answer) {
     if (answer.error) { show(answer.error, "error"); return; }
-    for (const reply of answer.replies || []) show(reply.text, "bot", reply.buttons);
+    const who = answer.from === "staff" ? "staff" : "bot";  // a colleague writing from the dashboard
+    for (const reply of answer.replies || []) show(reply.text, who, reply.buttons);
   }
 
   async function post(message) {
@@ -67,7 +68,7 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    try { socket = new WebSocket(scheme + location.host + "/ws"); } catch (err) { socket = null; return; }
+    try { socket = new WebSocket(scheme + location.host + "/ws?session=" + encodeURIComponent(session)); } catch (err) { socket = null; return; }
     socket.addEventListener("message", (event) => {
       const answer = JSON.parse(event.data);
       if (answer.id) waiting.delete(answer.id);

@@ -1,4 +1,5 @@
-"""A small in-process Bot API server (aiohttp) for tests: the real python-telegram-bot talks HTTP to it.
+"""A small Bot API server (aiohttp) that speaks enough of Telegram for tests and benchmarks: the real
+python-telegram-bot talks HTTP to it, exactly as to api.telegram.org or a self-hosted Bot API server.
 
 It keeps an update queue with Telegram's confirmation semantics (an update is dropped once getUpdates is
 called with a higher offset), records every sent message with its time, and can enforce Telegram's

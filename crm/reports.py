@@ -1,0 +1,303 @@
+"""Read-side queries for the staff dashboard: the ticket queue, conversation logs, a guest's profile,
+and the figures behind the reports.
+
+Report figures are aggregated in Python per local day of the hotel rather than with SQL date functions,
+which differ between SQLite and PostgreSQL; a hotel's tickets and surveys for a quarter fit in memory.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+
+from sqlalchemy import or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import select
+
+from crm.models import (
+    Booking,
+    ChannelIdentity,
+    Guest,
+    Message,
+    Preference,
+    StaffUser,
+    Survey,
+    Ticket,
+    TicketEvent,
+)
+
+ACTIVE = ("open", "claimed")
+
+
+# --- the ticket queue ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str = "active"  # active | open | claimed | resolved | closed | all
+    department: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    assignee_id: int | None = None
+    only_departments: tuple[str, ...] | None = None  # an agent's scope
+    or_assignee: int | None = None  # …plus what is assigned to them
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    ticket: Ticket
+    guest: Guest | None
+    assignee: StaffUser | None
+
+
+async def ticket_queue(session: AsyncSession, flt: QueueFilter, *, limit: int = 200) -> list[QueueRow]:
+    query = select(Ticket, Guest, StaffUser).join(Guest, Guest.id == Ticket.guest_id, isouter=True).join(  # type: ignore[arg-type]
+        StaffUser, StaffUser.id == Ticket.assignee_id, isouter=True  # type: ignore[arg-type]
+    )
+    if flt.status == "active":
+        query = query.where(Ticket.status.in_(ACTIVE))  # type: ignore[attr-defined]
+    elif flt.status != "all":
+        query = query.where(Ticket.status == flt.status)
+    for column, value in ((Ticket.department, flt.department), (Ticket.category, flt.category),
+                          (Ticket.priority, flt.priority), (Ticket.assignee_id, flt.assignee_id)):
+        if value is not None:
+            query = query.where(column == value)
+    if flt.only_departments is not None:
+        scope: ColumnElement[bool] = Ticket.department.in_(flt.only_departments)  # type: ignore[attr-defined]
+        if flt.or_assignee is not None:
+            scope = scope | (Ticket.assignee_id == flt.or_assignee)  # type: ignore[assignment]
+        query = query.where(scope)
+    if flt.status in ("active", "open", "claimed"):
+        query = query.order_by(Ticket.resolve_due, Ticket.id)  # type: ignore[arg-type]
+    else:
+        query = query.order_by(Ticket.id.desc())  # type: ignore[union-attr]
+    result = await session.execute(query.limit(limit))
+    return [QueueRow(ticket, guest, staff) for ticket, guest, staff in result.all()]
+
+
+async def ticket_detail(session: AsyncSession, ticket_id: int) -> tuple[list[TicketEvent], list[Message]]:
+    """A ticket's timeline and the guest's conversation around it (the last 100 lines up to now)."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        return [], []
+    events = (await session.execute(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.created_at, TicketEvent.id)  # type: ignore[arg-type]
+    )).scalars().all()
+    messages = (await session.execute(
+        select(Message).where(Message.guest_id == ticket.guest_id).order_by(Message.id.desc()).limit(100)  # type: ignore[union-attr]
+    )).scalars().all()
+    return list(events), list(reversed(list(messages)))
+
+
+# --- conversation logs -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LogFilter:
+    start: datetime | None = None
+    end: datetime | None = None
+    channel: str | None = None
+    category: str | None = None
+    sentiment: str | None = None
+    guest: str | None = None  # a guest id, or part of a name
+    before_id: int | None = None
+
+
+async def find_messages(
+    session: AsyncSession, flt: LogFilter, match: ColumnElement[bool] | None = None, *, limit: int = 100
+) -> list[tuple[Message, Guest]]:
+    query = select(Message, Guest).join(Guest, Guest.id == Message.guest_id)  # type: ignore[arg-type]
+    if flt.start is not None:
+        query = query.where(Message.created_at >= flt.start)  # type: ignore[operator]
+    if flt.end is not None:
+        query = query.where(Message.created_at < flt.end)  # type: ignore[operator]
+    for column, value in ((Message.channel, flt.channel), (Message.category, flt.category),
+                          (Message.sentiment, flt.sentiment)):
+        if value:
+            query = query.where(column == value)
+    if flt.guest:
+        needle = flt.guest.strip()
+        if needle.isdigit():
+            query = query.where(Message.guest_id == int(needle))
+        else:
+            like = f"%{needle.replace('%', '').replace('_', '')}%"
+            query = query.where(or_(Guest.name.like(like), Guest.surname.like(like)))  # type: ignore[attr-defined]
+    if flt.before_id is not None:
+        query = query.where(Message.id < flt.before_id)  # type: ignore[operator]
+    if match is not None:
+        query = query.where(match)
+    result = await session.execute(query.order_by(Message.id.desc()).limit(limit))  # type: ignore[union-attr]
+    return [(message, guest) for message, guest in result.all()]
+
+
+# --- a guest's profile ---------------------------------------------------------------------------------------
+@dataclass
+class Profile:
+    guest: Guest
+    identities: list[ChannelIdentity] = field(default_factory=list)
+    preferences: list[tuple[Preference, Message | None]] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    surveys: list[Survey] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+
+
+async def guest_profile(session: AsyncSession, guest_id: int, *, messages: int = 200) -> Profile | None:
+    guest = await session.get(Guest, guest_id)
+    if guest is None:
+        return None
+    profile = Profile(guest)
+    profile.identities = list((await session.execute(
+        select(ChannelIdentity).where(ChannelIdentity.guest_id == guest_id).order_by(ChannelIdentity.id)  # type: ignore[arg-type]
+    )).scalars())
+    preference_rows = (await session.execute(
+        select(Preference, Message).join(Message, Message.id == Preference.message_id, isouter=True)  # type: ignore[arg-type]
+        .where(Preference.guest_id == guest_id).order_by(Preference.key)
+    )).all()
+    profile.preferences = [(preference, message) for preference, message in preference_rows]
+    profile.bookings = list((await session.execute(
+        select(Booking).where(Booking.guest_id == guest_id).order_by(Booking.check_in.desc())  # type: ignore[attr-defined]
+    )).scalars())
+    profile.tickets = list((await session.execute(
+        select(Ticket).where(Ticket.guest_id == guest_id).order_by(Ticket.id.desc())  # type: ignore[union-attr]
+    )).scalars())
+    profile.surveys = list((await session.execute(
+        select(Survey).where(Survey.guest_id == guest_id).order_by(Survey.created_at.desc())  # type: ignore[attr-defined]
+    )).scalars())
+    recent = (await session.execute(
+        select(Message).where(Message.guest_id == guest_id).order_by(Message.id.desc()).limit(messages)  # type: ignore[union-attr]
+    )).scalars()
+    profile.messages = list(reversed(list(recent)))
+    return profile
+
+
+# --- report figures ------------------------------------------------------------------------------------------
+def days_between(start: date, end: date) -> list[date]:
+    """Every local day from ``start`` to ``end`` inclusive (a chart needs the empty days too)."""
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _local_day(moment: datetime, zone: tzinfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+async def tickets_between(session: AsyncSession, start: datetime, end: datetime) -> list[Ticket]:
+    result = await session.execute(
+        select(Ticket).where(Ticket.created_at >= start, Ticket.created_at < end).order_by(Ticket.id)  # type: ignore[operator,arg-type]
+    )
+    return list(result.scalars())
+
+
+async def surveys_between(session: AsyncSession, start: datetime, end: datetime) -> list[Survey]:
+    result = await session.execute(
+        select(Survey).where(Survey.created_at >= start, Survey.created_at < end).order_by(Survey.id)  # type: ignore[operator,arg-type]
+    )
+    return list(result.scalars())
+
+
+async def conversations_between(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[int, datetime]]:
+    """(guest id, time) of every inbound line: a guest writing on a day is one conversation that day."""
+    result = await session.execute(
+        select(Message.guest_id, Message.created_at).where(
+            Message.direction == "in", Message.created_at >= start, Message.created_at < end  # type: ignore[operator]
+        )
+    )
+    return [(int(guest_id), created) for guest_id, created in result.all()]
+
+
+def count_by_day(tickets: Iterable[Ticket], key: str, zone: tzinfo) -> dict[date, Counter[str]]:
+    """Tickets per local day, counted by ``key`` (``category`` or ``department``)."""
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for ticket in tickets:
+        counts[_local_day(ticket.created_at, zone)][str(getattr(ticket, key))] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class SlaDay:
+    day: date
+    tickets: int
+    first_response_median: float | None  # minutes
+    first_response_within: float | None  # share of answered tickets answered in time (0–1)
+    resolution_median: float | None
+    resolution_within: float | None
+
+
+def _minutes(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 60
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    return sum(flags) / len(flags) if flags else None
+
+
+def sla_by_day(tickets: Iterable[Ticket], days: Sequence[date], zone: tzinfo) -> list[SlaDay]:
+    grouped: dict[date, list[Ticket]] = defaultdict(list)
+    for ticket in tickets:
+        grouped[_local_day(ticket.created_at, zone)].append(ticket)
+    rows = []
+    for day in days:
+        group = grouped.get(day, [])
+        answered = [t for t in group if t.first_response_at is not None]
+        resolved = [t for t in group if t.resolved_at is not None]
+        rows.append(SlaDay(
+            day=day,
+            tickets=len(group),
+            first_response_median=statistics.median(_minutes(t.first_response_at, t.created_at) for t in answered)  # type: ignore[arg-type]
+            if answered else None,
+            first_response_within=_share([t.respond_due is None or t.first_response_at <= t.respond_due for t in answered]),  # type: ignore[operator]
+            resolution_median=statistics.median(_minutes(t.resolved_at, t.created_at) for t in resolved)  # type: ignore[arg-type]
+            if resolved else None,
+            resolution_within=_share([t.resolve_due is None or t.resolved_at <= t.resolve_due for t in resolved]),  # type: ignore[operator]
+        ))
+    return rows
+
+
+@dataclass(frozen=True)
+class SurveyPoint:
+    week: date  # the Monday of the week
+    responses: int
+    csat: float | None  # average score (1–5)
+    nps: float | None  # % promoters (9–10) − % detractors (0–6)
+
+
+def survey_trend(surveys: Iterable[Survey], zone: tzinfo) -> list[SurveyPoint]:
+    weeks: dict[date, list[Survey]] = defaultdict(list)
+    for survey in surveys:
+        day = _local_day(survey.created_at, zone)
+        weeks[day - timedelta(days=day.weekday())].append(survey)
+    points = []
+    for week in sorted(weeks):
+        group = weeks[week]
+        csat = [s.csat for s in group if s.csat is not None]
+        nps = [s.nps for s in group if s.nps is not None]
+        points.append(SurveyPoint(
+            week=week,
+            responses=len(group),
+            csat=sum(csat) / len(csat) if csat else None,
+            nps=(100 * (sum(score >= 9 for score in nps) - sum(score <= 6 for score in nps)) / len(nps)) if nps else None,
+        ))
+    return points
+
+
+@dataclass(frozen=True)
+class ComplaintDay:
+    day: date
+    conversations: int
+    complaints: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.complaints / self.conversations if self.conversations else None
+
+
+def complaint_rate(
+    tickets: Iterable[Ticket], conversations: Iterable[tuple[int, datetime]], days: Sequence[date], zone: tzinfo
+) -> list[ComplaintDay]:
+    talked: dict[date, set[int]] = defaultdict(set)
+    for guest_id, moment in conversations:
+        talked[_local_day(moment, zone)].add(guest_id)
+    complaints: Counter[date] = Counter(
+        _local_day(t.created_at, zone) for t in tickets if t.category == "complaint"
+    )
+    return [ComplaintDay(day, len(talked.get(day, ())), complaints.get(day, 0)) for day in days]

@@ -1,0 +1,68 @@
+"""Every timed job by name: the campaign sweeps, the SLA sweep and the nightly CRM recomputation.
+
+The APScheduler jobs (scheduler/jobs.py), the CLI (`concierge campaigns run NAME`) and the tests all go
+through ``run_job``, so there is one code path whatever triggered it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from crm import loyalty, segments
+from crm.db import Database
+from crm.types import utcnow
+from scheduler.context import CampaignContext, local_day
+from scheduler.planners import CAMPAIGNS
+from scheduler.runner import CampaignRunner, Progress, RunReport
+from scheduler.sla import sweep_sla
+
+log = logging.getLogger(__name__)
+
+SLA = "sla"
+NIGHTLY = "nightly"
+JOBS: tuple[str, ...] = (*CAMPAIGNS, SLA, NIGHTLY)
+
+
+class LifecycleService:
+    def __init__(
+        self,
+        db: Database,
+        ctx: CampaignContext,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.ctx = ctx
+        self.clock = clock
+        self.on_queued = on_queued
+        self.runner = CampaignRunner(db, ctx, clock=clock, on_queued=on_queued)
+
+    async def run_job(self, name: str, now: datetime | None = None, progress: Progress | None = None) -> str:
+        """Run one job now; returns a one-line summary for logs and the CLI."""
+        now = now or self.clock()
+        if name in CAMPAIGNS:
+            report: RunReport = await self.runner.run(name, now, progress)
+            return report.summary()
+        if name == SLA:
+            escalated = await sweep_sla(self.db, self.ctx, now)
+            if escalated:
+                self.on_queued()
+                log.info("SLA sweep escalated %d tickets", escalated)
+            return f"sla: escalated {escalated} tickets"
+        if name == NIGHTLY:
+            return await self.nightly(now)
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(JOBS)}")
+
+    async def nightly(self, now: datetime) -> str:
+        """Points for completed stays, tiers, then RFM and the pyramid (which read the same totals)."""
+        today = local_day(now, self.ctx.zone)
+        async with self.db.write() as session:
+            points = await loyalty.award_points(session, today, self.ctx.settings.points_per_night, now)
+            tiers = await loyalty.update_tiers(session, today)
+        async with self.db.write() as session:
+            sizes = await segments.recompute(session, today, now)
+        pyramid = " ".join(f"{label}={count}" for label, count in sizes.items())
+        return f"nightly: {points} points credited, {tiers} tier changes, pyramid {pyramid}"
