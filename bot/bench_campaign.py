@@ -4,8 +4,8 @@ Plan: N consenting guests with a Telegram chat are seeded in a temporary SQLite 
 campaign is run (select + contact rules + outbox write) and timed — the budget is < 10 s for 100 000.
 
 Deliver: the real Telegram sender (python-telegram-bot, our shared limiter, the outbox deliverer) sends to
-a local fake Bot API server that answers 429 above 30 messages/s, like Telegram. 100 000 messages at
-25/s take over an hour, so only ``--deliver`` rows (default 1500, about a minute) are released; the rest
+the local fake Bot API server (bot/fake_bot_api.py), which answers 429 above 30 messages/s like Telegram.
+100 000 messages at 25/s take over an hour, so only ``--deliver`` rows (default 1500, about a minute) are released; the rest
 stay held. The delivered rate is measured between the first and the last message the server accepted.
 """
 
@@ -20,18 +20,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy import insert, update
 from sqlmodel import select
 
 from bot.config import Settings, load_settings
+from bot.fake_bot_api import FakeBotApi
 from crm.migrate import upgrade
 from crm.models import ChannelIdentity, Guest, Outbox
 from crm.types import utcnow
 from scheduler.calendar import holiday_date
 from scheduler.context import at_local
 
-TOKEN = "4242:BENCH-token-not-a-secret-aaaaaaaaaaaa"
 
 
 def add_bench_campaign(bench_subparsers: Any) -> None:
@@ -40,58 +39,6 @@ def add_bench_campaign(bench_subparsers: Any) -> None:
     bench.add_argument("--deliver", type=int, default=1500, help="messages actually delivered (25/s: 1500 ≈ 60 s)")
     bench.add_argument("--server-limit", type=float, default=30.0, help="the fake Bot API's 429 threshold, messages/s")
     bench.set_defaults(func=_bench)
-
-
-class FakeTelegram:
-    """The few Bot API methods the sender uses; 429 with retry_after above ``limit`` messages per second."""
-
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
-        self.sent: list[float] = []
-        self.too_many = 0
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._ids = 1000
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _dispatch(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        if method == "getMe":
-            return _ok({"id": 4242, "is_bot": True, "first_name": "Bench", "username": "bench_bot"})
-        if method == "getUpdates":
-            await asyncio.sleep(1.0)
-            return _ok([])
-        if method != "sendMessage":
-            return _ok(True)
-        now = time.monotonic()
-        recent = 0
-        for moment in reversed(self.sent):
-            if now - moment >= 1.0:
-                break
-            recent += 1
-        if recent >= self.limit:
-            self.too_many += 1
-            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                                      "parameters": {"retry_after": 1}}, status=429)
-        self.sent.append(now)
-        self._ids += 1
-        return _ok({"message_id": self._ids, "date": int(time.time()), "text": "", "chat": {"id": 1, "type": "private"}})
-
-
-def _ok(result: Any) -> web.Response:
-    return web.json_response({"ok": True, "result": result})
 
 
 def _latest_holiday(settings: Settings) -> tuple[str, date]:
@@ -128,11 +75,11 @@ async def _seed(app: Any, guests: int) -> float:
 async def _run(args: argparse.Namespace) -> int:
     from bot.app import Concierge
 
-    server = FakeTelegram(args.server_limit)
+    server = FakeBotApi(global_limit=args.server_limit)
     await server.start()
     with tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp:
         env = {key: value for key, value in os.environ.items() if key != "CONCIERGE_DATABASE_URL"}
-        env.update({"CONCIERGE_DATA_DIR": tmp, "TELEGRAM_BOT_TOKEN": TOKEN,
+        env.update({"CONCIERGE_DATA_DIR": tmp, "TELEGRAM_BOT_TOKEN": server.token,
                     "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{server.port}", "CONCIERGE_TELEGRAM_STAFF_CHAT_ID": ""})
         settings = load_settings(args.config, env=env)
         settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
@@ -166,7 +113,7 @@ async def _run(args: argparse.Namespace) -> int:
         finally:
             await app.stop()
         await server.stop()
-    sent = server.sent
+    sent = [message.at for message in server.sent]
     if len(sent) >= 2:
         measured = (len(sent) - 1) / (sent[-1] - sent[0])
         print(f"delivered {len(sent)} in {sent[-1] - sent[0]:.1f}s: {measured:.2f} msg/s = "

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import booking, flood, info, phrases, preferences, reservations, tickets
-from handlers import lifecycle  # lifecycle (issue 6): surveys, pre-arrival answers, consent
+from handlers import booking, flood, info, lifecycle, phrases, preferences, reservations, tickets
 from handlers.context import Turn
 from handlers.flow import clear_flow
 from handlers.types import Reply
@@ -51,9 +50,9 @@ COMMANDS: dict[str, Handler] = {
     "language": preferences.language_command,
     "bookings": reservations.list_bookings,
     "book": booking.start,
-    "stop": lifecycle.opt_out,  # lifecycle
-    "unsubscribe": lifecycle.opt_out,  # lifecycle
-    "subscribe": lifecycle.opt_in,  # lifecycle
+    "stop": lifecycle.opt_out,
+    "unsubscribe": lifecycle.opt_out,
+    "subscribe": lifecycle.opt_in,
 }
 
 BUTTONS: dict[str, Handler] = {
@@ -69,8 +68,8 @@ BUTTONS: dict[str, Handler] = {
     reservations.CONFIRM[reservations.CANCEL]: reservations.on_confirm_button,
     tickets.FOLLOW_UP_PREFIX: tickets.follow_up_answer,
     preferences.LANGUAGE_PREFIX: preferences.language_button,
-    lifecycle.SURVEY_PREFIX: lifecycle.survey_button,  # lifecycle
-    lifecycle.PREARRIVAL_PREFIX: lifecycle.prearrival_button,  # lifecycle
+    lifecycle.SURVEY_PREFIX: lifecycle.survey_button,
+    lifecycle.PREARRIVAL_PREFIX: lifecycle.prearrival_button,
 }
 
 FLOWS: dict[str, FlowHandler] = {
@@ -79,7 +78,7 @@ FLOWS: dict[str, FlowHandler] = {
     reservations.CANCEL: reservations.on_text,
     reservations.ATTACH: reservations.attach_on_text,
     tickets.ROOM_FLOW: tickets.room_flow,
-    lifecycle.COMMENT_FLOW: lifecycle.comment_flow,  # lifecycle
+    lifecycle.COMMENT_FLOW: lifecycle.comment_flow,
 }
 
 
@@ -101,13 +100,13 @@ async def handle(turn: Turn) -> None:
         pass
     elif command is not None:
         await command(turn)
+    elif turn.state.handoff and not await lifecycle.opt_out_text(turn):
+        await tickets.relay_to_staff(turn)  # a person holds the conversation: the bot stays quiet
     elif inbound.button is not None:
         handler = _button_handler(inbound.button)
         await (handler(turn) if handler else _stale_button(turn))
     elif not inbound.text.strip():
         turn.say("input.empty")
-    elif turn.state.handoff:
-        await tickets.relay_to_staff(turn)  # a person holds the conversation: the bot stays quiet
     else:
         await preferences.learn(turn)
         flow = FLOWS.get(turn.state.flow or "")
@@ -124,7 +123,7 @@ async def _stale_button(turn: Turn) -> None:
 
 async def route_text(turn: Turn) -> None:
     """What a free-text message means when no flow claims it."""
-    if await lifecycle.opt_out_text(turn):  # lifecycle: 退订 / unsubscribe / stop without the slash
+    if await lifecycle.opt_out_text(turn):  # 退订 / unsubscribe / stop without the slash
         return
     analysis = turn.analysis
     if analysis is None:

@@ -174,7 +174,8 @@ async def relay_to_staff(turn: Turn) -> None:
     tickets = await open_tickets_of(turn.session, turn.guest.id or 0)
     ticket = tickets[0] if tickets else await _open(turn, "other", turn.inbound.text, priority="high")
     turn.ticket_id = ticket.id
-    await alert_staff(turn, ticket, turn.inbound.text or "—", key="staff.relay")
+    words = turn.inbound.text or (f"[{turn.inbound.button}]" if turn.inbound.button else "—")
+    await alert_staff(turn, ticket, words, key="staff.relay")
 
 
 async def follow_up(session: AsyncSession, catalog: Catalog, ticket: Ticket, locale: str) -> Outbox | None:

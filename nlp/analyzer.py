@@ -47,6 +47,11 @@ _PARTICLES = frozenset("了的得着吗呢啊吧啦呀哦嘛么")
 _MODIFIERS = frozenset("很太好真不没超挺蛮极最更有也都又还就才")
 _ASCII_TOKENS = re.compile(r"[a-zA-Z0-9]+|[^\sa-zA-Z0-9]").findall
 _has_cjk = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]").search
+_SENTENCE_END = re.compile(r"[。.;!?…~\n]").search  # where the scope of 但是/就是/总之 ends (commas do not end it)
+CONTRAST_BEFORE = 0.6  # "A，但是B": A counts less ...
+CONTRAST_AFTER = 1.4  # ... and B more, until the end of the sentence
+RESERVATION_NEGATIVE = 0.6  # "A不错，就是有点吵": the flaw after 就是/只是 is a footnote, not the verdict
+SUMMARY_WEIGHT = 2.0  # "总的来说还不错": the guest's own verdict
 
 
 class Analyzer:
@@ -259,6 +264,8 @@ class Analyzer:
                     scan.question = True
                 elif key == "!":
                     scan.exclaim += 1
+                if key or _SENTENCE_END(surface[i]):
+                    scan.end_sentence()
                 neg_left = 0
                 boost_left = 0
                 i += 1
@@ -382,7 +389,7 @@ class _Scan:
     """Accumulated evidence of one pass over a message's tokens."""
 
     __slots__ = ("cats", "faq", "sentiment", "sent_hits", "urgency", "escalate", "prefs", "question",
-                 "info_question", "request", "exclaim", "hits", "contrast_at", "room")
+                 "info_question", "request", "exclaim", "hits", "contrast_at", "reservation_at", "summary_at", "room")
 
     def __init__(self) -> None:
         self.cats: dict[str, float] = {}
@@ -398,7 +405,13 @@ class _Scan:
         self.exclaim = 0
         self.hits: list[tuple[str, Term, bool]] = []
         self.contrast_at = False
+        self.reservation_at = False
+        self.summary_at = False
         self.room: str | None = None
+
+    def end_sentence(self) -> None:
+        """但是/就是/总之 govern the rest of their sentence, not the rest of the message."""
+        self.contrast_at = self.reservation_at = self.summary_at = False
 
     def apply(self, term: Term, key: str, surface: str, negated: bool, boost: float) -> None:
         self.hits.append((surface.strip(), term, negated))
@@ -415,12 +428,20 @@ class _Scan:
             if negated:
                 value = -value * (0.9 if value > 0 else 0.5)
             if self.contrast_at:
-                value *= 1.4
+                value *= CONTRAST_AFTER
+            if self.reservation_at and value < 0:
+                value *= RESERVATION_NEGATIVE
+            if self.summary_at:
+                value *= SUMMARY_WEIGHT
             self.sentiment += value
             self.sent_hits += 1
         if term.contrast:
-            self.sentiment *= 0.6
+            self.sentiment *= CONTRAST_BEFORE
             self.contrast_at = True
+        if term.reservation:
+            self.reservation_at = True
+        if term.summary:
+            self.summary_at = True
         if term.urgency and not (negated and term.urgency > 0):
             self.urgency = term.urgency if negated is False else -1
         if term.escalate and not negated:

@@ -35,6 +35,7 @@ class Term:
     cats: dict[str, float] = field(default_factory=dict)
     negcats: dict[str, float] = field(default_factory=dict)  # only when the term is negated
     sent: float = 0.0
+    sent_set: bool = False  # listed in sentiment.yaml (even as neutral): its sentiment is not inherited
     urgency: int = 0  # +1 raises to high, -1 lowers to low
     escalate: bool = False
     faq: dict[str, float] = field(default_factory=dict)
@@ -42,7 +43,9 @@ class Term:
     pref_negated: tuple[str, str] | None = None
     negator: bool = False
     intensity: float = 0.0  # multiplier for the next sentiment word; 0 = not an intensifier
-    contrast: bool = False
+    contrast: bool = False  # "但是": what came before counts less, the rest of the sentence more
+    reservation: bool = False  # "就是/只是": a minor flaw follows ("不错，就是有点吵"), it counts less
+    summary: bool = False  # "总的来说": the guest's own verdict, the rest of the sentence counts double
     question: bool = False
     info: bool = False  # an information question ("几点", "where is") rather than a yes/no or a request
     request: bool = False
@@ -105,6 +108,7 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                     for raw, weight in _pairs(data.get(section_name)):
                         if (t := get(raw)) is not None:
                             t.sent = sign * weight
+                            t.sent_set = True
             elif name == "cues.yaml":
                 for raw, _ in _pairs(data.get("negators")):
                     if (t := get(raw)) is not None:
@@ -112,7 +116,7 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                 for raw, weight in _pairs(data.get("intensifiers")):
                     if (t := get(raw)) is not None:
                         t.intensity = weight
-                for flag in ("contrast", "question", "request"):
+                for flag in ("contrast", "reservation", "summary", "question", "request"):
                     for raw, _ in _pairs(data.get(flag)):
                         if (t := get(raw)) is not None:
                             setattr(t, flag, True)
@@ -145,7 +149,53 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                                 t.cats[category] = t.cats.get(category, 0.0) + float(item.get("weight", 2.0))
                             if negated is not None:
                                 t.pref_negated = (pref[0], str(negated))
+    inherit_sentiment(terms)
     return terms
+
+
+def inherit_sentiment(terms: dict[str, Term]) -> None:
+    """Give a phrase the sentiment of the words inside it ("太离谱" in categories.yaml holds "离谱").
+
+    Why: matching takes the longest term, so a category phrase would otherwise hide the sentiment word
+    it contains and "价格太离谱了" would read as neutral. Inner words are found by longest match over
+    the term's own characters (English: words), with negators and intensifiers applied as in a message.
+    """
+    for key, term in terms.items():
+        if term.sent_set or term.sent or term.negator or term.intensity or term.room is not None:
+            continue
+        units = key.split(" ") if key.isascii() else list(key)
+        if len(units) < 2:
+            continue
+        glue = " " if key.isascii() else ""
+        total = 0.0
+        negated = False
+        boost = 1.0
+        i = 0
+        while i < len(units):
+            found: Term | None = None
+            end = i
+            for j in range(len(units), i, -1):
+                if i == 0 and j == len(units):
+                    continue  # the term itself
+                inner = terms.get(glue.join(units[i:j]))
+                if inner is not None and (inner.sent or inner.negator or inner.intensity or inner.sent_set):
+                    found, end = inner, j
+                    break
+            if found is None:
+                i += 1
+                continue
+            if found.negator:
+                negated = True
+            if found.intensity:
+                boost = found.intensity
+            if found.sent:
+                value = found.sent * boost
+                if negated:
+                    value = -value * (0.9 if value > 0 else 0.5)
+                total += value
+                negated, boost = False, 1.0
+            i = end
+        term.sent = round(total, 3)
 
 
 def raw_terms(dirs: Iterable[Path]) -> set[str]:

@@ -15,10 +15,16 @@ import crm.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 target_metadata = SQLModel.metadata
 
 
+def _ours(name: str | None, type_: str, _parent_names: object) -> bool:
+    """APScheduler keeps its job store in our database; its table is not ours to migrate."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=_ours,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,0 +1,98 @@
+"""Property-based tests over the web API and the whole pipeline: no input yields a 5xx, a traceback, an
+empty answer to a real message, or a conversation stuck in a flow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.app import Concierge
+
+GUEST_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1, max_size=60),
+    st.sampled_from([
+        "<script>alert(1)</script>", "'; DROP TABLE message; --", "\x00", "🛎️🛎️", "/start", "/language xx",
+        "确认", "算了", "1208", "I want to book", "我想订房", "取消预订", "转人工", "a" * 5000,
+    ]),
+)
+BODIES = st.one_of(
+    st.fixed_dictionaries({"session": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True), "text": GUEST_TEXT}),
+    st.fixed_dictionaries({"session": st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True),
+                           "button": st.text(max_size=80)}),
+    st.dictionaries(st.text(max_size=10), st.one_of(st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers())), max_size=4),
+    st.lists(st.integers(), max_size=3),
+    st.text(max_size=50),
+)
+
+
+def test_web_api_never_fails_on_any_body(web_bot: Concierge) -> None:
+    loop = asyncio.get_event_loop()
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=BODIES)
+    def check(body: object) -> None:
+        async def post() -> tuple[int, dict]:
+            async with aiohttp.ClientSession() as client:
+                async with client.post(f"http://127.0.0.1:{web_bot.port}/api/chat", data=json.dumps(body),
+                                       headers={"Content-Type": "application/json"}) as response:
+                    return response.status, await response.json()
+
+        status, answer = loop.run_until_complete(post())
+        assert status in (200, 400), (status, answer)
+        if status == 200:
+            assert isinstance(answer["replies"], list)
+            for reply in answer["replies"]:
+                assert reply["text"] and "Traceback" not in reply["text"]
+
+    check()
+
+
+STEPS = st.lists(
+    st.one_of(
+        GUEST_TEXT.map(lambda text: {"text": text}),
+        st.sampled_from(["book:start", "book:room:king", "book:guests:2", "book:confirm", "chg:confirm", "cxl:confirm",
+                         "flow:abort", "faq:wifi", "fu:1:yes", "lang:en", "chg:pick:999", "book:guests:-1"]).map(
+            lambda value: {"button": value}),
+        st.sampled_from(["我想订12月24号的大床房两晚", "I'd like to book a suite", "取消预订", "改一下预订", "请送毛巾",
+                         "我在携程订的，预订号 ABCD2345"]).map(lambda text: {"text": text}),
+    ),
+    max_size=6,
+)
+
+
+def test_no_sequence_leaves_a_conversation_stuck_in_a_flow(web_bot: Concierge) -> None:
+    loop = asyncio.get_event_loop()
+    counter = iter(range(10**6))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(steps=STEPS)
+    def check(steps: list[dict[str, str]]) -> None:
+        session = f"prop{next(counter)}"
+
+        async def run() -> None:
+            from sqlmodel import select
+
+            from crm.guests import find_identity
+            from crm.models import ConversationState
+
+            async with aiohttp.ClientSession() as client:
+                url = f"http://127.0.0.1:{web_bot.port}/api/chat"
+                for step in [*steps, {"text": "算了"}]:
+                    async with client.post(url, json={"session": session, **step}) as response:
+                        assert response.status == 200
+            async with web_bot.db.read() as db_session:
+                identity = await find_identity(db_session, "web", session)
+                if identity is None:
+                    return
+                state = (await db_session.execute(
+                    select(ConversationState).where(ConversationState.guest_id == identity.guest_id))).scalar_one()
+                assert state.flow is None, (steps, state.flow, state.step)
+
+        loop.run_until_complete(run())
+
+    check()
