@@ -48,6 +48,7 @@ class Concierge:
 
     settings: Settings
     analyzer: Analyzer | None = None  # built from the settings unless given (tests share one)
+    worker: bool = False  # an extra worker: no Telegram intake of its own (see TelegramChannel.start)
     db: Database = field(init=False)
     pipeline: Pipeline = field(init=False)
     deliverer: Deliverer = field(init=False)
@@ -99,8 +100,9 @@ class Concierge:
             log.info("web chat on http://%s:%s/", self.settings.http.host, self.port)
         await self.deliverer.start()
         if self.telegram is not None:
-            await self.telegram.start()
-            log.info("Telegram channel started (%s)", "webhook" if self.telegram.uses_webhook else "long polling")
+            await self.telegram.start(primary=not self.worker)
+            mode = "webhook" if self.telegram.uses_webhook else "long polling"
+            log.info("Telegram channel started (%s%s)", mode, ", extra worker" if self.worker else "")
 
     async def stop(self) -> None:
         await self.scheduler.stop()

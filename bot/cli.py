@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     level = logging.DEBUG if args.verbose else settings.logging.level
     setup_logging(level, secrets=(settings.telegram.token,), json_lines=settings.logging.format == "json")
-    app = Concierge(settings)
+    app = Concierge(settings, worker=args.worker)
     try:
         asyncio.run(app.serve_forever())
     except KeyboardInterrupt:
@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="serve the web chat (and Telegram when a token is set)")
     run.add_argument("--verbose", action="store_true")
+    run.add_argument("--worker", action="store_true",
+                     help="an extra worker behind the same webhook: process and send, but leave Telegram intake to the primary")
     run.set_defaults(func=_run)
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import asyncpg
 from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
+from bot.leader import LeaderLock
 from crm.db import BUSY_TIMEOUT_MS, Database
 from handlers.i18n import LOCALES, Catalog, localize
 from scheduler import jobs
@@ -88,15 +90,48 @@ def job_store(database_url: str) -> BaseJobStore:
 
 
 class SchedulerHost:
-    """The lifecycle service plus the APScheduler that triggers it; one per process and database."""
+    """The lifecycle service plus the APScheduler that triggers it. Every worker has one; only the worker
+    holding the leader lock runs it, the others stand by and take over when the leader dies."""
 
-    def __init__(self, settings: Settings, db: Database, catalog: Catalog, *, on_queued: Callable[[], None]) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, catalog: Catalog, *, on_queued: Callable[[], None],
+        retry_seconds: float = 5.0,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.service = LifecycleService(db, build_context(settings, catalog), on_queued=on_queued)
         self.scheduler: BackgroundScheduler | None = None
+        self.lock = LeaderLock(settings.database_url)
+        self.retry_seconds = retry_seconds
+        self._watch: asyncio.Task[None] | None = None
+
+    @property
+    def leading(self) -> bool:
+        return self.scheduler is not None
 
     async def start(self) -> None:
+        """Lead now if nobody else does; either way keep watching (stand-by, or lost lock)."""
+        await self._elect()
+        self._watch = asyncio.create_task(self._keep_electing(), name="scheduler-leader")
+
+    async def _keep_electing(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_seconds)
+            await self._elect()
+
+    async def _elect(self) -> None:
+        try:
+            holding = await self.lock.try_acquire()
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("scheduler leader election failed (%s); retrying", exc)
+            holding = False
+        if holding and self.scheduler is None:
+            log.info("this worker is the scheduler leader")
+            await self._start_scheduler()
+        elif not holding and self.scheduler is not None:
+            await self._stop_scheduler()
+
+    async def _start_scheduler(self) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Running job…" every minute is noise
         scheduler = BackgroundScheduler(
             jobstores={"default": job_store(self.settings.database_url)},
@@ -111,10 +146,21 @@ class SchedulerHost:
         self.scheduler = scheduler
         log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
 
-    async def stop(self) -> None:
+    async def _stop_scheduler(self) -> None:
         if self.scheduler is None:
             return
         for future in jobs.deactivate():  # runs in progress: their sweeps are idempotent, the next one redoes them
             future.cancel()
         scheduler, self.scheduler = self.scheduler, None
         await asyncio.to_thread(scheduler.shutdown, True)
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            try:
+                await self._watch
+            except asyncio.CancelledError:
+                pass
+            self._watch = None
+        await self._stop_scheduler()
+        await self.lock.release()

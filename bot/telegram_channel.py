@@ -14,7 +14,7 @@ import os
 import secrets
 import warnings
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +30,7 @@ from bot.ratelimit import RateLimiter
 from bot.telegram_staff import STAFF_INBOX, TelegramStaff
 from crm.inbox import pending_ids
 from crm.models import Outbox
+from crm.types import utcnow
 from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SWEEP_SECONDS = 30
+STALE_SECONDS = 60
 
 
 def api_base(url: str) -> str:
@@ -152,6 +155,7 @@ class TelegramChannel:
         )
         self.app.add_handler(TypeHandler(InboxItem, self._on_item))
         self._poller: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         staff = settings.staff_chat_id
         pipeline.register_channel(CHANNEL, lambda payload: parse_update(payload, staff), push=True)
@@ -166,22 +170,41 @@ class TelegramChannel:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self._webhook)
 
-    async def start(self) -> None:
+    async def start(self, *, primary: bool = True) -> None:
+        """``primary``: this process owns Telegram's intake (registers the webhook, or long-polls — only one
+        process may poll). Extra workers behind the same webhook only process and send."""
         await self.app.initialize()
         await self.app.start()
-        if self.uses_webhook:
+        if primary and self.uses_webhook:
             await self.app.bot.set_webhook(
                 self.settings.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
             )
-        else:
+        elif primary:
             await self.app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+        await self._recover()
+        self._sweeper = asyncio.create_task(self._sweep(), name="telegram-inbox-sweep")
+
+    async def _recover(self, received_before: datetime | None = None) -> None:
+        """Queue updates that were committed but never processed (a crashed worker's, or our own)."""
         for channel in (CHANNEL, STAFF_INBOX):
-            for inbox_id, _channel in await pending_ids(self.pipeline.db, channel):  # left by a crash
+            for inbox_id, _channel in await pending_ids(self.pipeline.db, channel, received_before=received_before):
                 await self.app.update_queue.put(InboxItem(inbox_id, channel))
+
+    async def _sweep(self) -> None:
+        """Another worker may die holding updates it accepted: pick up anything pending for a while.
+        Claiming is transactional, so an update that is merely slow is still processed only once."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self._recover(received_before=utcnow() - timedelta(seconds=STALE_SECONDS))
+            except Exception:  # the database may be briefly unavailable; the next sweep retries
+                log.exception("inbox sweep failed")
 
     async def stop(self) -> None:
         self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._poller is not None:
             self._poller.cancel()
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -64,12 +65,16 @@ async def record_failure(db: Database, inbox_id: int, error: str) -> bool:
         return False
 
 
-async def pending_ids(db: Database, channel: str | None = None) -> list[tuple[int, str]]:
+async def pending_ids(
+    db: Database, channel: str | None = None, *, received_before: datetime | None = None
+) -> list[tuple[int, str]]:
     """(id, channel) of updates accepted but not yet processed — the work a crash left behind."""
     async with db.read() as session:
         query = select(InboxUpdate.id, InboxUpdate.channel).where(InboxUpdate.status == "pending")
         if channel:
             query = query.where(InboxUpdate.channel == channel)
+        if received_before is not None:
+            query = query.where(InboxUpdate.received_at < received_before)  # type: ignore[operator]
         result = await session.execute(query.order_by(InboxUpdate.id))
         return [(int(row[0]), str(row[1])) for row in result]
 

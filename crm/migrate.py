@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from crm.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6D696772  # "migr"
 
 
 def alembic_config(url: str) -> Config:
@@ -28,6 +29,8 @@ async def upgrade(database: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision``; a no-op when it is already there."""
 
     def _upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":  # workers starting together migrate one at a time
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config = alembic_config(database.url)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

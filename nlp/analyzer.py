@@ -51,7 +51,8 @@ _SENTENCE_END = re.compile(r"[。.;!?…~\n]").search  # where the scope of 但�
 CONTRAST_BEFORE = 0.6  # "A，但是B": A counts less ...
 CONTRAST_AFTER = 1.4  # ... and B more, until the end of the sentence
 RESERVATION_NEGATIVE = 0.6  # "A不错，就是有点吵": the flaw after 就是/只是 is a footnote, not the verdict
-SUMMARY_WEIGHT = 2.0  # "总的来说还不错": the guest's own verdict
+SUMMARY_WEIGHT = 2.0
+OPENING_WEIGHT = 1.6
 
 
 class Analyzer:
@@ -307,7 +308,9 @@ class Analyzer:
             negated = neg_left > 0 and not best.negator
             scan.apply(best, best_key, _join_surface(surface[i:best_end + 1]), negated, boost if boost_left else 1.0)
             if best.negator:
-                neg_left = 4
+                neg_left = 3
+            elif negated and best.sent:
+                neg_left = 0  # a negation is spent on the first opinion word: "没有问题，很不错"
             elif neg_left:
                 neg_left -= 1
             if best.intensity:
@@ -389,7 +392,8 @@ class _Scan:
     """Accumulated evidence of one pass over a message's tokens."""
 
     __slots__ = ("cats", "faq", "sentiment", "sent_hits", "urgency", "escalate", "prefs", "question",
-                 "info_question", "request", "exclaim", "hits", "contrast_at", "reservation_at", "summary_at", "room")
+                 "info_question", "request", "exclaim", "hits", "contrast_at", "reservation_at", "summary_at", "replied",
+                 "sentences", "opening_bonus", "room")
 
     def __init__(self) -> None:
         self.cats: dict[str, float] = {}
@@ -407,11 +411,23 @@ class _Scan:
         self.contrast_at = False
         self.reservation_at = False
         self.summary_at = False
+        self.replied = False
+        self.sentences = 0  # sentences that carried an opinion word so far
+        self.opening_bonus = 0.0  # extra weight of the first opinionated sentence, see `score`
         self.room: str | None = None
+
+    def score(self) -> float:
+        """The message's sentiment. In a text of several opinionated sentences (a review), the first
+        one is usually the verdict ("酒店很差。……") and counts more; a one-liner is left as it is."""
+        if self.sentences >= 2 or (self.sentences == 1 and self.sent_hits and not self.contrast_at and False):
+            return self.sentiment + self.opening_bonus
+        return self.sentiment
 
     def end_sentence(self) -> None:
         """但是/就是/总之 govern the rest of their sentence, not the rest of the message."""
         self.contrast_at = self.reservation_at = self.summary_at = False
+        if self.sent_hits:
+            self.sentences += 1
 
     def apply(self, term: Term, key: str, surface: str, negated: bool, boost: float) -> None:
         self.hits.append((surface.strip(), term, negated))
@@ -423,25 +439,34 @@ class _Scan:
                 cats[category] = cats.get(category, 0.0) + weight
         for topic, weight in term.faq.items():
             self.faq[topic] = self.faq.get(topic, 0.0) + weight
-        if term.sent:
+        if term.sent and not self.replied:
             value = term.sent * boost
             if negated:
                 value = -value * (0.9 if value > 0 else 0.5)
+            # the strongest of the position weights, not their product (a verdict is not counted thrice)
+            weight = 1.0
             if self.contrast_at:
-                value *= CONTRAST_AFTER
-            if self.reservation_at and value < 0:
-                value *= RESERVATION_NEGATIVE
+                weight = CONTRAST_AFTER
             if self.summary_at:
-                value *= SUMMARY_WEIGHT
+                weight = max(weight, SUMMARY_WEIGHT)
+            opening = max(weight, OPENING_WEIGHT) if self.sentences == 0 else weight
+            if self.reservation_at and value < 0:
+                weight *= RESERVATION_NEGATIVE
+                opening *= RESERVATION_NEGATIVE
+            self.opening_bonus += value * (opening - weight)
+            value *= weight
             self.sentiment += value
             self.sent_hits += 1
         if term.contrast:
             self.sentiment *= CONTRAST_BEFORE
+            self.opening_bonus *= CONTRAST_BEFORE
             self.contrast_at = True
         if term.reservation:
             self.reservation_at = True
         if term.summary:
             self.summary_at = True
+        if term.reply:
+            self.replied = True
         if term.urgency and not (negated and term.urgency > 0):
             self.urgency = term.urgency if negated is False else -1
         if term.escalate and not negated:

@@ -46,6 +46,7 @@ class Term:
     contrast: bool = False  # "但是": what came before counts less, the rest of the sentence more
     reservation: bool = False  # "就是/只是": a minor flaw follows ("不错，就是有点吵"), it counts less
     summary: bool = False  # "总的来说": the guest's own verdict, the rest of the sentence counts double
+    reply: bool = False  # "酒店回复": what follows is the hotel's answer to a review, not the guest's mood
     question: bool = False
     info: bool = False  # an information question ("几点", "where is") rather than a yes/no or a request
     request: bool = False
@@ -116,7 +117,7 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                 for raw, weight in _pairs(data.get("intensifiers")):
                     if (t := get(raw)) is not None:
                         t.intensity = weight
-                for flag in ("contrast", "reservation", "summary", "question", "request"):
+                for flag in ("contrast", "reservation", "summary", "reply", "question", "request"):
                     for raw, _ in _pairs(data.get(flag)):
                         if (t := get(raw)) is not None:
                             setattr(t, flag, True)
@@ -188,7 +189,8 @@ def inherit_sentiment(terms: dict[str, Term]) -> None:
                 negated = True
             if found.intensity:
                 boost = found.intensity
-            if found.sent:
+            if found.sent and (end - i > 1 or key.isascii() or negated or boost != 1.0):
+                # (a lone character counts only after a negator or intensifier: 很吵 yes, 附近 no)
                 value = found.sent * boost
                 if negated:
                     value = -value * (0.9 if value > 0 else 0.5)
