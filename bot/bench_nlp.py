@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,27 @@ def _rate(func: Callable[[str], Any], messages: Sequence[str], seconds: float) -
     return count / elapsed
 
 
+def _interleaved(funcs: Sequence[Callable[[str], Any]], messages: Sequence[str], seconds: float) -> list[list[float]]:
+    """Messages per second of each function, pass by pass, alternating the functions.
+
+    Why: the machine is shared (tests, other services); timing one side for seconds and then the other
+    lets a burst of load land on one side only. Alternating short passes exposes both to the same load,
+    and the median of the per-pass ratios ignores the passes a burst did hit.
+    """
+    for func in funcs:
+        for text in messages[:50]:  # warm-up
+            func(text)
+    rates: list[list[float]] = [[] for _ in funcs]
+    deadline = time.perf_counter() + seconds * len(funcs)
+    while time.perf_counter() < deadline or len(rates[0]) < 5:
+        for index, func in enumerate(funcs):
+            start = time.perf_counter()
+            for text in messages:
+                func(text)
+            rates[index].append(len(messages) / (time.perf_counter() - start))
+    return rates
+
+
 def _startup(cache_dir: Path, rooms: dict[str, list[str]], tz: str) -> float:
     result = subprocess.run(
         [sys.executable, "-c", _STARTUP, str(cache_dir), json.dumps(rooms, ensure_ascii=False), tz],
@@ -89,14 +111,17 @@ def run_bench(args: argparse.Namespace) -> int:
     jieba.setLogLevel(60)
     jieba.initialize()
     now = datetime.now(timezone.utc)
-    jieba_rate = _rate(jieba.lcut, messages, args.seconds)
-    classify_rate = _rate(lambda text: analyzer.analyze(text, now), messages, args.seconds)
-    ratio = classify_rate / jieba_rate if jieba_rate else 0.0
+    jieba_rates, classify_rates = _interleaved([jieba.lcut, lambda text: analyzer.analyze(text, now)], messages,
+                                               args.seconds)
+    jieba_rate = statistics.median(jieba_rates)
+    classify_rate = statistics.median(classify_rates)
+    ratio = statistics.median(c / j for c, j in zip(classify_rates, jieba_rates))
     figures = {
         "messages": len(messages),
         "jieba_lcut_per_s": round(jieba_rate, 1),
         "classify_per_s": round(classify_rate, 1),
         "ratio": round(ratio, 3),
+        "passes": len(classify_rates),
         "startup_cold_s": round(cold, 3),
         "startup_warm_s": round(warm, 3),
         "goal_ratio": 0.8,
@@ -108,7 +133,8 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"messages            {len(messages)} (each pass)")
         print(f"jieba.lcut           {jieba_rate:10.1f} msg/s")
         print(f"nlp classify         {classify_rate:10.1f} msg/s")
-        print(f"ratio                {ratio:10.3f}   (goal >= 0.8)  {'OK' if ratio >= 0.8 else 'MISSED'}")
+        print(f"ratio                {ratio:10.3f}   (goal >= 0.8)  {'OK' if ratio >= 0.8 else 'MISSED'}"
+              f"   median of {len(classify_rates)} alternating passes")
         print(f"start-up cold        {cold:10.3f} s")
         print(f"start-up warm        {warm:10.3f} s   (goal <= 1.5)  {'OK' if warm <= 1.5 else 'MISSED'}")
     return 0

@@ -121,6 +121,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.bench_crash import add_bench_crash
     from bot.bench_pipeline import add_bench_pipeline
     from bot.nlp_cli import add_bench_nlp, add_nlp_commands
     from bot.staff_cli import add_staff_commands
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     add_bench_nlp(bench_sub)
     add_bench_pipeline(bench_sub)
+    add_bench_crash(bench_sub)
     add_bench_campaign(bench_sub)  # issue 6
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -16,6 +17,8 @@ from crm.db import Database
 from crm.models import Outbox
 
 log = logging.getLogger(__name__)
+
+RECOVERY_SECONDS = 10.0
 
 
 @dataclass
@@ -35,8 +38,10 @@ _attempt: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("outbox_
 async def attempting() -> None:
     """Senders call this right before the request that may deliver the row (after any rate-limit wait).
 
-    For a campaign row it records that the outcome is no longer "certainly not sent": a crash after this
-    leaves the row ``unknown`` (never resent), a crash before it lets the row be sent after restart.
+    It records that the outcome is no longer "certainly not sent": a crash after this leaves the row
+    ``unknown`` (never resent: the request has almost always reached Telegram by then), a crash before it
+    lets the row be sent after restart. The window in which a crash loses a message is the moment between
+    this commit and the request leaving; the window for a duplicate is closed.
     """
     hook = _attempt.get()
     if hook is not None:
@@ -73,8 +78,12 @@ class Deliverer:
             await self._task
 
     async def _run(self) -> None:
+        next_recovery = time.monotonic() + RECOVERY_SECONDS
         while not self._stopping:
             try:
+                if time.monotonic() >= next_recovery:  # rows leased by a worker that died since
+                    next_recovery = time.monotonic() + RECOVERY_SECONDS
+                    await outbox.recover_expired_leases(self.db)
                 sent = await self.drain_once()
             except Exception:  # keep delivering after a database hiccup
                 log.exception("outbox delivery round failed")
@@ -105,7 +114,7 @@ class Deliverer:
     async def _send_one(self, row: Outbox) -> None:
         assert row.id is not None
         sender = self._senders[row.channel]
-        token = _attempt.set(partial(outbox.mark_attempt, self.db, row.id) if row.kind == "campaign" else None)
+        token = _attempt.set(partial(outbox.mark_attempt, self.db, row.id))
         try:
             external_id = await sender(row)
         except SendError as error:

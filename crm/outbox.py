@@ -18,7 +18,7 @@ from crm.db import Database
 from crm.models import Outbox
 from crm.types import utcnow
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)  # longer than a claimed batch waits for the rate limiter
 INFLIGHT = "inflight"  # a campaign row whose send request has left (see mark_attempt)
 MAX_ATTEMPTS = 6
 
@@ -115,20 +115,19 @@ async def mark_attempt(db: Database, outbox_id: int) -> None:
 
 
 async def recover_expired_leases(db: Database, now: datetime | None = None) -> int:
-    """Rows a dead sender left claimed: campaign rows whose request had left (``inflight``) become unknown;
-    everything else (replies, and campaign rows that never reached the wire) goes back to pending."""
+    """Rows a dead sender left claimed: those whose request had left (``inflight``) become ``unknown`` —
+    sendMessage has no idempotency key, and a message twice is worse than one for staff to check — and
+    rows that never reached the wire go back to pending."""
     now = now or utcnow()
     async with db.write() as session:
-        expired = Outbox.status.in_(("sending", INFLIGHT)) & (Outbox.next_attempt_at < now)  # type: ignore[attr-defined,operator]
-        campaign = await session.execute(
-            update(Outbox).where(expired, Outbox.kind == "campaign", Outbox.status == INFLIGHT).values(status="unknown")
+        expired = Outbox.next_attempt_at < now  # type: ignore[operator]
+        unknown = await session.execute(
+            update(Outbox).where(expired, Outbox.status == INFLIGHT).values(status="unknown")
         )
-        other = await session.execute(
-            update(Outbox)
-            .where(expired, (Outbox.kind != "campaign") | (Outbox.status == "sending"))
-            .values(status="pending", next_attempt_at=now)
+        retried = await session.execute(
+            update(Outbox).where(expired, Outbox.status == "sending").values(status="pending", next_attempt_at=now)
         )
-        return int(campaign.rowcount or 0) + int(other.rowcount or 0)  # type: ignore[attr-defined]
+        return int(unknown.rowcount or 0) + int(retried.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def pending_count(db: Database) -> int:

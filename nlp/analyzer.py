@@ -34,15 +34,26 @@ log = logging.getLogger(__name__)
 MAX_CHARS = 3000  # guests do not write more; longer input is analysed by its beginning
 NEUTRAL_BAND = 0.75
 NEUTRAL_BAND_LENGTH = 45
-FORCED_POLARITY_LENGTH = 120  # without learned weights, texts this long are reviews, not requests
+FORCED_POLARITY_LENGTH = 100  # texts this long are reviews or stories, not requests: never neutral
 LONG_TEXT = 25  # from this length on a message reads like a review: learned weights join, neutral is rare
-LONG_THRESHOLD = -1.0  # without learned weights: the hand score below which a long text is negative
+# Review-like text (see `_review_like`) is forced to a side. Reviews that praise a hotel still list its
+# flaws ("位置不错，就是有点吵") while unhappy guests say so plainly, so the hand score must fall clearly
+# below zero before a review counts as negative. Chosen on one half of a public review corpus and
+# checked on the other half (nlp/README.md).
+REVIEW_LENGTH = 18  # characters from which an opinion without a request or question reads as a review
+REVIEW_THRESHOLD = -1.5  # short reviews (< REVIEW_LONG characters)
+REVIEW_LONG = 50
+REVIEW_LONG_THRESHOLD = -2.0  # longer reviews mention more flaws in passing
+CATEGORY_LEADS_BELOW = 22  # shorter than this, complaint/praise decide the label over a weak score
 ROOM_TYPE_WEIGHT = 1.0  # naming a room type leans towards a booking conversation
 _TERM_FREQ = 30000  # jieba frequency for lexicon terms: high enough that they stay whole words
 _STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room types are lexicon terms
 _BOOKING_FAMILY = frozenset({"booking", "booking_change", "cancellation"})
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
 _MATCH_TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]|[^\sa-z0-9\u3400-\u4dbf\u4e00-\u9fff]+").findall
+import os
+_SEGMENT_JIEBA = os.environ.get("NLP_SEGMENT") == "jieba"
+_RUN_TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]+|[^\sa-z0-9\u3400-\u4dbf\u4e00-\u9fff]+").findall
 _PARTICLES = frozenset("了的得着吗呢啊吧啦呀哦嘛么")
 _MODIFIERS = frozenset("很太好真不没超挺蛮极最更有也都又还就才")
 _ASCII_TOKENS = re.compile(r"[a-zA-Z0-9]+|[^\sa-zA-Z0-9]").findall
@@ -94,6 +105,7 @@ class Analyzer:
                     self._jieba.add_word(form, _TERM_FREQ)
 
         self._freq = self._jieba.FREQ
+        self._cut = lambda run: list(self._jieba._Tokenizer__cut_DAG_NO_HMM(run))
         self._terms: dict[str, Term] = build_terms(dirs, self._canon_key)
         for code, synonyms in (room_types or {}).items():
             for synonym in [code, *synonyms]:
@@ -144,7 +156,16 @@ class Analyzer:
         """Matching tokens (matching keys, surface forms): one per Chinese character, one per English
         word (stemmed); punctuation becomes "" (a clause boundary); spaces vanish."""
         keys: list[str] = []
-        surface = _MATCH_TOKENS(text)
+        if _SEGMENT_JIEBA:
+            surface = []
+            cut = self._cut
+            for token in _RUN_TOKENS(text):
+                if len(token) > 1 and _has_cjk(token[0]):
+                    surface.extend(cut(token))
+                else:
+                    surface.append(token)
+        else:
+            surface = _MATCH_TOKENS(text)
         for token in surface:
             if token.isascii():
                 if token.isalpha():
@@ -153,7 +174,7 @@ class Analyzer:
                     keys.append(token)
                 else:
                     keys.append("")
-            elif len(token) == 1 and ("\u4e00" <= token <= "\u9fff" or "\u3400" <= token <= "\u4dbf"):
+            elif _has_cjk(token[0]):
                 keys.append(token)
             else:
                 keys.append("")  # CJK punctuation, emoji, symbols
@@ -224,7 +245,10 @@ class Analyzer:
         use_learned = bool(self._learned) and lang != "en" and len(clean) >= LONG_TEXT
         if use_learned:
             score = self._learned_score(score, self._words(clean))
-        sentiment = _sentiment_label(score, category, len(clean), 0.0 if use_learned else LONG_THRESHOLD)
+        units = sum(1 if key.isascii() else len(key) for key in keys if key)  # Chinese characters + English words
+        review = _review_like(scan, category, units)
+        sentiment = _sentiment_label(score, category, len(clean) if use_learned else units, review,
+                                     learned=use_learned)
         urgency = self._urgency(scan, category, sentiment)
         faq_topic = None
         if category == "faq" and scan.faq:
@@ -320,6 +344,7 @@ class Analyzer:
             elif boost_left:
                 boost_left -= 1
             i = best_end + 1
+        scan.sentiment = scan.score()
         return scan
 
     def _learned_score(self, lexicon_score: float, keys: list[str]) -> float:
@@ -393,7 +418,7 @@ class _Scan:
 
     __slots__ = ("cats", "faq", "sentiment", "sent_hits", "urgency", "escalate", "prefs", "question",
                  "info_question", "request", "exclaim", "hits", "contrast_at", "reservation_at", "summary_at", "replied",
-                 "sentences", "opening_bonus", "room")
+                 "sentences", "sentence_hits", "opening_bonus", "room")
 
     def __init__(self) -> None:
         self.cats: dict[str, float] = {}
@@ -413,21 +438,23 @@ class _Scan:
         self.summary_at = False
         self.replied = False
         self.sentences = 0  # sentences that carried an opinion word so far
+        self.sentence_hits = 0
         self.opening_bonus = 0.0  # extra weight of the first opinionated sentence, see `score`
         self.room: str | None = None
 
     def score(self) -> float:
         """The message's sentiment. In a text of several opinionated sentences (a review), the first
         one is usually the verdict ("酒店很差。……") and counts more; a one-liner is left as it is."""
-        if self.sentences >= 2 or (self.sentences == 1 and self.sent_hits and not self.contrast_at and False):
+        if self.sentences + (1 if self.sentence_hits else 0) >= 2:
             return self.sentiment + self.opening_bonus
         return self.sentiment
 
     def end_sentence(self) -> None:
         """但是/就是/总之 govern the rest of their sentence, not the rest of the message."""
         self.contrast_at = self.reservation_at = self.summary_at = False
-        if self.sent_hits:
+        if self.sentence_hits:
             self.sentences += 1
+            self.sentence_hits = 0
 
     def apply(self, term: Term, key: str, surface: str, negated: bool, boost: float) -> None:
         self.hits.append((surface.strip(), term, negated))
@@ -457,6 +484,7 @@ class _Scan:
             value *= weight
             self.sentiment += value
             self.sent_hits += 1
+            self.sentence_hits += 1
         if term.contrast:
             self.sentiment *= CONTRAST_BEFORE
             self.opening_bonus *= CONTRAST_BEFORE
@@ -512,23 +540,39 @@ def _join_surface(tokens: list[str]) -> str:
     return text
 
 
-def _sentiment_label(score: float, category: str, length: int, threshold: float = LONG_THRESHOLD) -> str:
+def _review_like(scan: _Scan, category: str, length: int) -> bool:
+    """Does the text read like a review or a story (which has a side) rather than a request?
+
+    Long texts always do. From REVIEW_LENGTH characters on, an opinion that neither asks nor requests
+    does too — unless it is about a service topic with no opinion word at all ("明天入住，住两晚，大床房").
+    """
+    if length >= FORCED_POLARITY_LENGTH:
+        return True
+    if length < REVIEW_LENGTH or scan.request or scan.question:
+        return False
+    return category not in _TOPIC_CATS and category != "faq" or scan.sent_hits > 0
+
+
+def _sentiment_label(score: float, category: str, length: int, review: bool, *, learned: bool = False) -> str:
     """Map the sentiment score to a label.
 
     A complaint is negative and praise positive even when the wording carries no sentiment word of its
-    own ("第三次打电话了"). Long texts (reviews, stories) are rarely neutral, so they are forced to a side.
+    own ("第三次打电话了") — for short messages; in a review the score decides. Review-like texts are
+    forced to a side (reviews are rarely neutral); other messages keep a neutral band.
     """
-    if length >= LONG_TEXT and threshold == 0.0:
-        # learned model (Chinese review-like text): trust it over the category, but a message of
-        # request length whose score is near the middle stays neutral
+    if learned and length >= LONG_TEXT:
+        # the hotel's own learned weights (Chinese review-like text): trust them over the category, but
+        # a message of request length whose score is near the middle stays neutral
         if length < NEUTRAL_BAND_LENGTH and abs(score) < NEUTRAL_BAND and category not in ("complaint", "praise"):
             return "neutral"
         return "positive" if score > 0.0 else "negative"
-    if category == "complaint" and score < 0.9:
-        return "negative"
-    if category == "praise" and score > -0.9:
-        return "positive"
-    if length >= FORCED_POLARITY_LENGTH:
+    if not (review and length >= CATEGORY_LEADS_BELOW):
+        if category == "complaint" and score < 0.9:
+            return "negative"
+        if category == "praise" and score > -0.9:
+            return "positive"
+    if review:
+        threshold = REVIEW_LONG_THRESHOLD if length >= REVIEW_LONG else REVIEW_THRESHOLD
         return "positive" if score > threshold else "negative"
     if score >= 0.9:
         return "positive"

@@ -154,6 +154,9 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
     return terms
 
 
+_OPINION_CATS = frozenset({"complaint", "praise", "maintenance"})
+
+
 def inherit_sentiment(terms: dict[str, Term]) -> None:
     """Give a phrase the sentiment of the words inside it ("太离谱" in categories.yaml holds "离谱").
 
@@ -164,6 +167,8 @@ def inherit_sentiment(terms: dict[str, Term]) -> None:
     for key, term in terms.items():
         if term.sent_set or term.sent or term.negator or term.intensity or term.room is not None:
             continue
+        if not _OPINION_CATS.intersection(term.cats):
+            continue  # "卫生纸", "good morning", "clean the room": a thing or a request, not an opinion
         units = key.split(" ") if key.isascii() else list(key)
         if len(units) < 2:
             continue
@@ -185,10 +190,6 @@ def inherit_sentiment(terms: dict[str, Term]) -> None:
             if found is None:
                 i += 1
                 continue
-            if found.negator:
-                negated = True
-            if found.intensity:
-                boost = found.intensity
             if found.sent and (end - i > 1 or key.isascii() or negated or boost != 1.0):
                 # (a lone character counts only after a negator or intensifier: 很吵 yes, 附近 no)
                 value = found.sent * boost
@@ -196,6 +197,10 @@ def inherit_sentiment(terms: dict[str, Term]) -> None:
                     value = -value * (0.9 if value > 0 else 0.5)
                 total += value
                 negated, boost = False, 1.0
+            elif found.negator:
+                negated = True
+            elif found.intensity:
+                boost = found.intensity
             i = end
         term.sent = round(total, 3)
 

@@ -75,6 +75,8 @@ async def test_sigkill_during_delivery_then_restart_greets_everyone_once(
     await _seed(db, guests, first_chat)
     await db.dispose()
     env = {**os.environ, **telegram_env, "CONCIERGE_DATA_DIR": str(settings.data_dir), "CONCIERGE_HTTP_PORT": "0"}
+    if settings.database.url:  # the PostgreSQL pass: the child works on the same database
+        env["CONCIERGE_DATABASE_URL"] = settings.database.url
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.campaign_worker", "holiday", NATIONAL_DAY.isoformat(),
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
