@@ -26,7 +26,7 @@ from crm import inbox
 from crm.conversation import load_state, touch
 from crm.db import Database
 from crm.guests import identify_guest, stated_language
-from crm.messages import log_message, summarise_analysis
+from crm.messages import summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue, outbox_written
 from crm.types import utcnow
@@ -177,7 +177,8 @@ class Pipeline:
             meaningful = analysis.category != "other" or analysis.confidence >= MEANINGFUL or len(inbound.text.split()) >= 3
             guest.language = reply_language(guest.language, analysis.lang, inbound.text, meaningful=meaningful)
         locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
-        message = await log_message(session, self._inbound_message(guest, row, inbound, analysis))
+        message = self._inbound_message(guest, row, inbound, analysis)
+        session.add(message)  # inserted with the replies at commit; flushed earlier only if its id is needed
         state = await load_state(session, guest.id)
         turn = Turn(
             session=session,
@@ -226,8 +227,7 @@ class Pipeline:
     ) -> None:
         push = inbound.channel in self._push_channels
         for reply in replies:
-            await log_message(
-                session,
+            session.add(
                 Message(
                     guest_id=guest.id or 0,
                     channel=inbound.channel,
@@ -238,7 +238,7 @@ class Pipeline:
                     ticket_id=ticket_id,
                     inbox_id=row.id,
                     analysis={"buttons": [button.as_dict() for button in reply.buttons]} if reply.buttons else {},
-                ),
+                )
             )
             if push:
                 await enqueue(

@@ -28,6 +28,7 @@ class RateLimiter:
         self._clock = clock
         self._next_global = 0.0
         self._paused_until = 0.0
+        self._last_start = 0.0
         self._chat_ready: dict[str, float] = {}
         self._chat_locks: dict[str, asyncio.Lock] = {}
 
@@ -52,6 +53,14 @@ class RateLimiter:
             finally:
                 self._chat_ready[chat_id] = self._clock() + self._gap(chat_id)
                 self._forget_idle_chats()
+
+    async def spaced(self) -> None:
+        """Keep the actual request starts one interval apart. Slots are granted on time, but whatever runs
+        between the grant and the request (committing the in-flight mark) can hold several back, and
+        they would then leave together as a burst."""
+        start = max(self._clock(), self._last_start + self.interval, self._paused_until)
+        self._last_start = start
+        await self._sleep_until(start)
 
     def pause(self, seconds: float) -> None:
         """Telegram said ``retry_after``: nobody sends until then."""

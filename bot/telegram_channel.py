@@ -28,6 +28,7 @@ from bot.delivery import HELD, Deliverer, SendError, attempting
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from bot.telegram_staff import STAFF_INBOX, TelegramStaff
+from crm.inbox import accept_many as inbox_accept_many
 from crm.inbox import pending_ids
 from crm.models import Outbox
 from crm.types import utcnow
@@ -237,22 +238,31 @@ class TelegramChannel:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60)
                 continue
+            batch = []
             for update in raw if isinstance(raw, list) else []:
-                update_id = update.get("update_id") if isinstance(update, dict) else None
-                if not isinstance(update_id, int):
+                if isinstance(update, dict) and isinstance(update.get("update_id"), int):
+                    batch.append(update)
+                else:
                     log.warning("skipping a malformed update without update_id")
-                    continue
-                await self._ingest(update)  # committed before the next getUpdates confirms it
-                offset = max(offset or 0, update_id + 1)
+            if batch:
+                await self._ingest(batch)  # committed before the next getUpdates confirms it
+                offset = max(offset or 0, *(update["update_id"] + 1 for update in batch))
 
-    async def _ingest(self, update: dict[str, Any]) -> None:
-        channel = STAFF_INBOX if self.staff.wants(update) else CHANNEL
-        inbox_id, new = await self.pipeline.receive(channel, str(update["update_id"]), _chat_key(update), update)
-        callback = update.get("callback_query")
-        if channel == CHANNEL and isinstance(callback, dict) and isinstance(callback.get("id"), str):
-            asyncio.create_task(self._answer_callback(callback["id"]))  # staff buttons are answered with a result
-        if new:
-            await self.app.update_queue.put(InboxItem(inbox_id, channel))
+    async def _ingest(self, updates: list[dict[str, Any]]) -> None:
+        """Commit updates to the inbox (one transaction per inbox channel), then queue them for processing."""
+        by_channel: dict[str, list[dict[str, Any]]] = {}
+        for update in updates:
+            by_channel.setdefault(STAFF_INBOX if self.staff.wants(update) else CHANNEL, []).append(update)
+        for channel, group in by_channel.items():
+            accepted = await inbox_accept_many(
+                self.pipeline.db, channel, [(str(u["update_id"]), _chat_key(u), u) for u in group]
+            )
+            for update, (inbox_id, new) in zip(group, accepted, strict=True):
+                callback = update.get("callback_query")
+                if channel == CHANNEL and isinstance(callback, dict) and isinstance(callback.get("id"), str):
+                    asyncio.create_task(self._answer_callback(callback["id"]))  # staff buttons get a result instead
+                if new:
+                    await self.app.update_queue.put(InboxItem(inbox_id, channel))
 
     async def _answer_callback(self, callback_id: str) -> None:
         try:
@@ -270,7 +280,7 @@ class TelegramChannel:
             return web.Response(status=400, text="malformed update")
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.Response(status=400, text="malformed update")
-        await self._ingest(update)
+        await self._ingest([update])
         return web.Response(text="ok")
 
     async def _on_item(self, item: InboxItem, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -301,7 +311,8 @@ class TelegramChannel:
         for _ in range(3):
             async with self.limiter.slot(chat_id):
                 try:
-                    await attempting()  # campaign rows: from here a crash means "outcome unknown"
+                    await attempting()  # from here a crash means "outcome unknown", never "send again"
+                    await self.limiter.spaced()  # the mark may have held back several granted slots
                     sent = await self.app.bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)
                     return str(sent.message_id)
                 except RetryAfter as exc:

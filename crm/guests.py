@@ -26,10 +26,15 @@ async def identify_guest(
     language: str = "zh-Hans",
 ) -> tuple[Guest, bool]:
     """The guest behind a channel identity, created on first contact. Returns (guest, created)."""
-    identity = await find_identity(session, channel, external_id)
-    if identity is not None:
-        guest = await session.get(Guest, identity.guest_id)
-        assert guest is not None
+    found = (
+        await session.execute(
+            select(ChannelIdentity, Guest)
+            .join(Guest, Guest.id == ChannelIdentity.guest_id)  # type: ignore[arg-type]
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id)
+        )
+    ).first()
+    if found is not None:  # the usual case, in one round trip
+        identity, guest = found
         if chat_id and identity.chat_id != chat_id:
             identity.chat_id = chat_id
         return guest, False

@@ -67,19 +67,29 @@ async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...]
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         rows = list((await session.execute(query)).scalars())
+        if rows:  # one statement for the whole batch, not one per row
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_([row.id for row in rows]))  # type: ignore[union-attr]
+                .values(status="sending", attempts=Outbox.attempts + 1, next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
         for row in rows:
-            row.status = "sending"
-            row.attempts += 1
-            row.next_attempt_at = now + LEASE
+            row.status, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, now + LEASE
         return rows
 
 
-async def mark_sent(db: Database, outbox_id: int, external_id: str | None = None) -> None:
+async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
+    """Record delivered rows (id, Telegram message id) in one transaction: senders' confirmations that
+    arrive together are committed together (see bot.delivery.Coalescer)."""
+    if not sent:
+        return
+    now = utcnow()
     async with db.write() as session:
         await session.execute(
-            update(Outbox)
-            .where(Outbox.id == outbox_id)  # type: ignore[arg-type]
-            .values(status="sent", sent_at=utcnow(), external_id=external_id, last_error=None)
+            update(Outbox),
+            [{"id": outbox_id, "status": "sent", "sent_at": now, "external_id": external, "last_error": None}
+             for outbox_id, external in sent],
         )
 
 
@@ -102,15 +112,18 @@ async def mark(db: Database, outbox_id: int, status: str, error: str | None = No
         )
 
 
-async def mark_attempt(db: Database, outbox_id: int) -> None:
-    """The request that may deliver this row is about to leave: from now on a crash makes its outcome unknown.
-
-    Claimed rows wait in the rate limiter first (a 200-row batch takes seconds at 25/s); only this mark
-    separates "maybe delivered" from "never tried", so a crash mid-campaign skips nobody.
-    """
+async def mark_attempt(db: Database, outbox_ids: list[int]) -> None:
+    """The requests that may deliver these rows are about to leave: from now on a crash makes their
+    outcome unknown. Claimed rows wait in the rate limiter first (a 200-row batch takes seconds at 25/s);
+    only this mark separates "maybe delivered" from "never tried", so a crash mid-campaign skips nobody."""
+    if not outbox_ids:
+        return
     async with db.write() as session:
         await session.execute(
-            update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending").values(status=INFLIGHT)  # type: ignore[arg-type]
+            update(Outbox)
+            .where(Outbox.id.in_(outbox_ids), Outbox.status == "sending")  # type: ignore[union-attr]
+            .values(status=INFLIGHT)
+            .execution_options(synchronize_session=False)
         )
 
 

@@ -14,8 +14,9 @@ _LABELS = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"
 
 async def learn(turn: Turn) -> None:
     """Store what the message revealed, with the message it came from."""
-    if turn.analysis is None:
+    if turn.analysis is None or not turn.analysis.preferences:
         return
+    await turn.session.flush()  # the preference points at this message: it needs its id
     for key, value in turn.analysis.preferences.items():
         await remember_preference(
             turn.session, turn.guest.id or 0, key, str(value), source="learned", message_id=turn.message.id
@@ -43,5 +44,6 @@ async def _set_language(turn: Turn, locale: str) -> None:
     """An explicit choice outranks detection from then on (stored as a stated preference)."""
     turn.guest.language = locale
     turn.locale = locale
+    await turn.session.flush()
     await remember_preference(turn.session, turn.guest.id or 0, LANGUAGE_KEY, locale, source="stated", message_id=turn.message.id)
     turn.say("language.set")

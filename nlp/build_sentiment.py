@@ -6,8 +6,12 @@ to negative or positive reviews gives that vocabulary with weights. Only the wor
 weights is written (no text); `Analyzer` adds it to the hand lexicon's score, mostly mattering for long
 texts.
 
-    python -m nlp.build_sentiment ../shared/data/chnsenticorp_hotel_dev.tsv nlp/data/sentiment_learned.tsv
-    python -m nlp.build_sentiment FILE.tsv --cv 2      # estimate accuracy on unseen reviews first
+    python -m nlp.build_sentiment REVIEWS.tsv <data_dir>/lexicons/sentiment_learned.tsv
+    python -m nlp.build_sentiment REVIEWS.tsv --cv 2      # estimate accuracy on unseen reviews first
+
+The output goes to the hotel's own lexicon directory, never to nlp/data: weights are derived from their
+training data and inherit its licence. Train only on reviews the hotel may use (its own, or a corpus
+whose licence allows redistribution); the shipped analyser works without any learned weights.
 """
 
 from __future__ import annotations

@@ -70,6 +70,11 @@ _D_EN_WEEK = re.compile(r"\b(next|this|coming)?\s*(monday|tuesday|wednesday|thur
 _D_EN_MD = re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*(?:-|–|to|till|until|through)\s*(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|:|night|people|guest)))?")
 _D_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*)?(?:of\s+)?{_MONTH_RE}\b")
 _D_EN_ORD = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b")
+# "下个月10号", "本月20日", "the 10th of next month", "next month on the 3rd": a day in a month named by
+# its distance from now (the plain 月…号 pattern needs a month number, and 号 after 月 is not a bare day)
+_D_CN_REL_MONTH = re.compile(rf"(下下个?月|下个?月|这个?月|本月|当月)\s*({CN_NUM})\s*[号日]")
+_D_EN_REL_MONTH = re.compile(r"\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(next|this)\s+month\b"
+                             r"|\b(next|this)\s+month\s+(?:on\s+)?(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\b")
 _D_NUMERIC = re.compile(r"(?<![\d/.:])(\d{1,2})/(\d{1,2})(?![\d/])")
 
 _DIGIT = re.compile(r"\d")
@@ -156,6 +161,14 @@ def _month_day(today: date, month: int | None, day: int | None) -> date | None:
     if found < today:
         found = _valid(today.year + 1, month, day)
     return found
+
+
+def _in_month(today: date, ahead: int, day: int | None) -> date | None:
+    """Day `day` of the month `ahead` months after today's (0 = this month)."""
+    if not day:
+        return None
+    index = today.month - 1 + ahead
+    return _valid(today.year + index // 12, index % 12 + 1, day)
 
 
 def _day_only(today: date, day: int | None, anchor: date | None) -> date | None:
@@ -282,6 +295,12 @@ class EntityExtractor:
             a, b = int(m.group(1)), int(m.group(2))
             month, day = (a, b) if a <= 12 else (b, a)
             add(m.start(), m.end(), _month_day(today, month, day))
+        for m in _D_CN_REL_MONTH.finditer(text) if has_cjk and "月" in text else ():
+            ahead = 2 if m.group(1).startswith("下下") else 1 if m.group(1).startswith("下") else 0
+            add(m.start(), m.end(), _in_month(today, ahead, cn_int(m.group(2))))
+        for m in _D_EN_REL_MONTH.finditer(text) if has_latin and has_digit and "month" in text else ():
+            word, day = (m.group(2), m.group(1)) if m.group(1) else (m.group(3), m.group(4))
+            add(m.start(), m.end(), _in_month(today, 1 if word == "next" else 0, int(day)))
         for m in _D_CN_REL.finditer(text) if has_cjk else ():
             add(m.start(), m.end(), today + timedelta(days=_RELATIVE[m.group(0)]))
         for m in _D_EN_REL.finditer(text) if has_latin else ():

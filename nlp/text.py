@@ -140,6 +140,29 @@ class Normaliser:
         return self._t2s.convert(text)
 
 
+# Cantonese written forms (Hong Kong guests) → Mandarin, applied after Traditional → Simplified, so one
+# Mandarin lexicon understands "冷氣壞咗", "wifi連唔到", "有冇停車場". Longer forms first; 係 is left alone
+# (in Simplified it is 系, a department). Applied to lexicon entries too, so both sides agree.
+_CANTONESE: dict[str, str] = {
+    "唔该": "麻烦", "唔使": "不用", "唔驶": "不用", "唔好意思": "不好意思", "唔": "不", "冇": "没有", "咗": "了",
+    "嘅": "的", "喺": "在", "佢哋": "他们", "我哋": "我们", "你哋": "你们", "哋": "们", "佢": "他", "啲": "些",
+    "嚟": "来", "俾": "给", "乜嘢": "什么", "乜": "什么", "嘢": "东西", "睇": "看", "攞": "拿", "拎": "拿",
+    "几多钱": "多少钱", "几钱": "多少钱", "边度": "哪里", "边个": "谁", "而家": "现在", "听日": "明天",
+    "听晚": "明晚", "听朝": "明早", "寻日": "昨天", "琴日": "昨天", "靓": "漂亮", "好味": "好吃", "埋单": "结账",
+    "瞓": "睡", "点样": "怎么样", "点解": "为什么", "系咪": "是不是", "呢度": "这里", "𠮶度": "那里", "嗰度": "那里",
+    "收工": "下班", "打风": "台风", "揾": "找", "畀": "给", "咩": "什么",
+}
+_CANTONESE_MARKS = frozenset(key[0] for key in _CANTONESE)
+_CANTONESE_RE = re.compile("|".join(sorted(map(re.escape, _CANTONESE), key=len, reverse=True)))
+
+
+def cantonese_to_mandarin(text: str) -> str:
+    """Rewrite Cantonese function words and common phrases as Mandarin (for matching only)."""
+    if _CANTONESE_MARKS.isdisjoint(text):
+        return text
+    return _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group(0)], text)
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately tiny English stemmer: plurals, -ing, -ed and a final -e.

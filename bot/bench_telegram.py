@@ -1,0 +1,103 @@
+"""``concierge bench telegram``: our whole Telegram path against a bare python-telegram-bot echo bot.
+
+Both run in this process against the same local fake Bot API server, one after the other, on the same
+messages (``chats × messages`` guest questions queued before the bot starts). The echo bot uses PTB's
+own Updater and replies with ``reply_text``; Concierge runs its polling loop → durable inbox → pipeline
+(NLP, store, handlers) → outbox → sender. Pacing is lifted for both (the local server has no limits):
+what is compared is the work per message, not Telegram's 30/s. Goal: ratio ≥ 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.bench_server import MESSAGES
+from bot.config import load_settings
+from bot.fake_bot_api import FakeBotApi
+from bot.telegram_channel import api_base
+
+
+def add_bench_telegram(bench_subparsers: Any) -> None:
+    bench = bench_subparsers.add_parser("telegram", help="throughput through python-telegram-bot vs a bare echo bot")
+    bench.add_argument("--chats", type=int, default=100)
+    bench.add_argument("--messages", type=int, default=10, help="per chat")
+    bench.set_defaults(func=lambda args: asyncio.run(run(args)))
+
+
+def _queue(server: FakeBotApi, chats: int, messages: int) -> int:
+    for index in range(messages):
+        for chat in range(chats):
+            server.push_text(500_000 + chat, MESSAGES[(chat + index) % len(MESSAGES)])
+    return chats * messages
+
+
+async def _echo(chats: int, messages: int) -> float:
+    server = FakeBotApi()
+    await server.start()
+
+    async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.message and update.message.text:
+            await update.message.reply_text(update.message.text)
+
+    app = ApplicationBuilder().token(server.token).base_url(api_base(server.base_url)).concurrent_updates(64).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    total = _queue(server, chats, messages)
+    await app.initialize()
+    started = time.perf_counter()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        await server.wait_for(lambda: len(server.sent) >= total, timeout=600)
+        elapsed = time.perf_counter() - started
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        await server.stop()
+    return total / elapsed
+
+
+async def _concierge(config: Path | None, chats: int, messages: int) -> float:
+    from bot.app import Concierge
+
+    server = FakeBotApi()
+    await server.start()
+    with tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp:
+        settings = load_settings(config, env={
+            "CONCIERGE_DATA_DIR": tmp, "TELEGRAM_BOT_TOKEN": server.token,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+        })
+        fast = settings.telegram.model_copy(update={"poll_timeout": 1, "rate_limit_per_second": 100_000.0,
+                                                    "rate_limit_per_chat_seconds": 0.0})
+        app = Concierge(settings.model_copy(update={"telegram": fast}))
+        await app.prepare_store()
+        total = _queue(server, chats, messages)
+        started = time.perf_counter()
+        await app.start(serve_http=False)
+        try:
+            await server.wait_for(lambda: len(server.sent) >= total, timeout=600)
+            elapsed = time.perf_counter() - started
+        finally:
+            await app.stop()
+            await server.stop()
+    return total / elapsed
+
+
+async def run(args: argparse.Namespace) -> int:
+    echo = await _echo(args.chats, args.messages)
+    ours = await _concierge(args.config, args.chats, args.messages)
+    total = args.chats * args.messages
+    print(f"concierge bench telegram — {total} messages from {args.chats} chats, local fake Bot API, pacing lifted")
+    print(f"  bare echo bot (PTB Updater + reply_text): {echo:.0f} msg/s")
+    print(f"  Concierge (inbox → NLP → store → outbox): {ours:.0f} msg/s")
+    print(f"  ratio {ours / echo:.2f}   (goal ≥ 0.5)")
+    return 0
