@@ -55,9 +55,8 @@ class RateLimiter:
                 self._forget_idle_chats()
 
     async def spaced(self) -> None:
-        """Keep the actual request starts one interval apart. Slots are granted on time, but whatever runs
-        between the grant and the request (committing the in-flight mark) can hold several back, and
-        they would then leave together as a burst."""
+        """Keep request starts one interval apart. Slots are granted on time, but a chat's turn and a
+        database commit can hold several granted slots back, and they would then leave as a burst."""
         start = max(self._clock(), self._last_start + self.interval, self._paused_until)
         self._last_start = start
         await self._sleep_until(start)

@@ -311,8 +311,8 @@ class TelegramChannel:
         for _ in range(3):
             async with self.limiter.slot(chat_id):
                 try:
+                    await self.limiter.spaced()  # slots granted while a commit held us back must not burst
                     await attempting()  # from here a crash means "outcome unknown", never "send again"
-                    await self.limiter.spaced()  # the mark may have held back several granted slots
                     sent = await self.app.bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)
                     return str(sent.message_id)
                 except RetryAfter as exc:

@@ -10,6 +10,7 @@ On PostgreSQL the same scopes are plain transactions and row locks do the work.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -40,6 +41,45 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class WriteTurn:
+    """A lock with two queues: urgent waiters are served before normal ones, each queue in order."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def turn(self, urgent: bool = False) -> AsyncIterator[None]:
+        if self._held:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            queue = self._urgent if urgent else self._normal
+            queue.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # the turn was handed to us as we were cancelled: pass it on
+                elif waiter in queue:
+                    queue.remove(waiter)
+                raise
+        else:
+            self._held = True
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes straight on; _held stays True
+                    return
+        self._held = False
+
+
 class Database:
     """Owns the async engine; hands out read and write transaction scopes."""
 
@@ -61,15 +101,15 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
-        self._write_turn = asyncio.Lock()
+        self._write_turn = WriteTurn()
 
     @asynccontextmanager
-    async def _scope(self, mode: str) -> AsyncIterator[AsyncSession]:
+    async def _scope(self, mode: str, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         if self.is_sqlite and mode == "IMMEDIATE":
             # SQLite has one writer at a time anyway. Queueing our own writers here, instead of letting
             # them collide in BEGIN IMMEDIATE, spares SQLite's busy handler, which sleeps in steps of up
             # to 100 ms and left the event loop idle under load. Other processes still meet the busy timeout.
-            async with self._write_turn:
+            async with self._write_turn.turn(urgent):
                 async with self._session(mode) as session:
                     yield session
         else:
@@ -86,9 +126,10 @@ class Database:
                 async with session.begin():
                     yield session
 
-    def write(self) -> Any:
-        """A transaction that may read then write (``BEGIN IMMEDIATE`` on SQLite); commits on exit."""
-        return self._scope("IMMEDIATE")
+    def write(self, *, urgent: bool = False) -> Any:
+        """A transaction that may read then write (``BEGIN IMMEDIATE`` on SQLite); commits on exit.
+        ``urgent`` writes (a message about to leave) go before queued guest turns."""
+        return self._scope("IMMEDIATE", urgent)
 
     def read(self) -> Any:
         """A read-only transaction; never blocks writers under WAL."""

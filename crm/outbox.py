@@ -118,7 +118,7 @@ async def mark_attempt(db: Database, outbox_ids: list[int]) -> None:
     only this mark separates "maybe delivered" from "never tried", so a crash mid-campaign skips nobody."""
     if not outbox_ids:
         return
-    async with db.write() as session:
+    async with db.write(urgent=True) as session:  # the send waits for this: ahead of queued guest turns
         await session.execute(
             update(Outbox)
             .where(Outbox.id.in_(outbox_ids), Outbox.status == "sending")  # type: ignore[union-attr]
