@@ -1,13 +1,16 @@
 """``concierge bench pipeline``: web chat round trips against a separate ``concierge run`` process.
 
-50 simulated guests (default) each send their messages one after another, all guests at once, over
-HTTP keep-alive; every round trip is timed from request to parsed JSON reply. Goal: p99 < 50 ms on SQLite.
+50 simulated guests (default) chat at once over HTTP keep-alive, each pausing a random "think time"
+(mean ``--think`` seconds) between messages as people do; every round trip is timed from request to
+parsed JSON reply. Goal: p99 < 50 ms on SQLite. ``--think 0`` turns it into a saturation test (closed
+loop, no pauses): then latency is queueing time and the figure to read is the throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -22,12 +25,18 @@ def add_bench_pipeline(bench_subparsers: Any) -> None:
     bench = bench_subparsers.add_parser("pipeline", help="web chat round-trip latency at N concurrent guests")
     bench.add_argument("--guests", type=int, default=50)
     bench.add_argument("--messages", type=int, default=20, help="per guest (the flood limit is 20 a minute)")
+    bench.add_argument("--think", type=float, default=3.0, help="mean seconds between a guest's messages")
     bench.set_defaults(func=lambda args: asyncio.run(run(args)))
 
 
-async def _guest(client: aiohttp.ClientSession, url: str, number: int, count: int, timings: list[float]) -> int:
+async def _guest(
+    client: aiohttp.ClientSession, url: str, number: int, count: int, timings: list[float], think: float = 0.0
+) -> int:
     errors = 0
+    pause = random.Random(number)
     for index in range(count):
+        if think:
+            await asyncio.sleep(pause.uniform(0, 2 * think))
         text = MESSAGES[(number + index) % len(MESSAGES)]
         started = time.perf_counter()
         async with client.post(url, json={"session": f"bench{number}", "text": text}) as response:
@@ -50,14 +59,15 @@ async def run(args: argparse.Namespace) -> int:
                 timings: list[float] = []
                 started = time.perf_counter()
                 errors = sum(await asyncio.gather(
-                    *(_guest(client, url, number, args.messages, timings) for number in range(args.guests))
+                    *(_guest(client, url, number, args.messages, timings, args.think) for number in range(args.guests))
                 ))
                 elapsed = time.perf_counter() - started
         finally:
             stop(process)
     timings.sort()
     total = len(timings)
-    print(f"concierge bench pipeline — {args.guests} concurrent guests × {args.messages} messages, SQLite, web chat API")
+    offered = f"think time {args.think:g} s (~{args.guests / args.think:.0f} msg/s offered)" if args.think else "no think time (saturation)"
+    print(f"concierge bench pipeline — {args.guests} concurrent guests × {args.messages} messages, {offered}, SQLite, web chat API")
     print(f"  server start-up to healthy: {startup:.2f} s")
     print(f"  round trips: {total}, errors: {errors}, wall time {elapsed:.2f} s, throughput {total / elapsed:.0f} msg/s")
     print(

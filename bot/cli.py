@@ -123,6 +123,7 @@ def _check_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from bot.bench_crash import add_bench_crash
     from bot.bench_pipeline import add_bench_pipeline
+    from bot.bench_memory import add_bench_memory
     from bot.bench_telegram import add_bench_telegram
     from bot.nlp_cli import add_bench_nlp, add_nlp_commands
     from bot.staff_cli import add_staff_commands
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_pipeline(bench_sub)
     add_bench_crash(bench_sub)
     add_bench_telegram(bench_sub)
+    add_bench_memory(bench_sub)
     add_bench_campaign(bench_sub)  # issue 6
     return parser
 

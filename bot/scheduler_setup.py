@@ -99,7 +99,9 @@ class SchedulerHost:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.service = LifecycleService(db, build_context(settings, catalog), on_queued=on_queued)
+        self.service = LifecycleService(
+            db, build_context(settings, catalog), on_queued=on_queued, retention_days=settings.retention.messages_days
+        )
         self.scheduler: BackgroundScheduler | None = None
         self.lock = LeaderLock(settings.database_url)
         self.retry_seconds = retry_seconds

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from crm import loyalty, segments
 from crm.db import Database
+from crm.maintenance import purge_messages
 from crm.types import utcnow
 from scheduler.context import CampaignContext, local_day
 from scheduler.planners import CAMPAIGNS
@@ -33,9 +34,11 @@ class LifecycleService:
         *,
         clock: Callable[[], datetime] = utcnow,
         on_queued: Callable[[], None] = lambda: None,
+        retention_days: int = 0,
     ) -> None:
         self.db = db
         self.ctx = ctx
+        self.retention_days = retention_days  # conversation text older than this is purged nightly; 0 keeps it
         self.clock = clock
         self.on_queued = on_queued
         self.runner = CampaignRunner(db, ctx, clock=clock, on_queued=on_queued)
@@ -65,4 +68,8 @@ class LifecycleService:
         async with self.db.write() as session:
             sizes = await segments.recompute(session, today, now)
         pyramid = " ".join(f"{label}={count}" for label, count in sizes.items())
-        return f"nightly: {points} points credited, {tiers} tier changes, pyramid {pyramid}"
+        purged = ""
+        if self.retention_days > 0:
+            counts = await purge_messages(self.db, now - timedelta(days=self.retention_days))
+            purged = f", purged {counts['messages']} messages older than {self.retention_days} days"
+        return f"nightly: {points} points credited, {tiers} tier changes, pyramid {pyramid}{purged}"

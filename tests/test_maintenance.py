@@ -72,3 +72,14 @@ def test_logs_mask_tokens_phones_and_emails(caplog: pytest.LogCaptureFixture) ->
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "POST https://api.telegram.org/bot%s/getMe", (token,), None)
     RedactingFilter((token,)).filter(record)
     assert token not in record.getMessage()
+
+
+async def test_nightly_job_applies_the_retention_period(web_bot: Concierge) -> None:
+    await _say(web_bot, "r1", "早餐几点")
+    async with web_bot.db.write() as session:
+        for message in (await session.execute(select(Message))).scalars():
+            message.created_at = utcnow() - timedelta(days=web_bot.settings.retention.messages_days + 1)
+    summary = await web_bot.scheduler.service.run_job("nightly")
+    assert "purged 2 messages" in summary
+    async with web_bot.db.read() as session:
+        assert (await session.execute(select(Message))).scalars().all() == []
