@@ -25,7 +25,6 @@ from sqlmodel import select
 
 from bot.config import Settings, load_settings
 from bot.fake_bot_api import FakeBotApi
-from crm.migrate import upgrade
 from crm.models import ChannelIdentity, Guest, Outbox
 from crm.types import utcnow
 from scheduler.calendar import holiday_date

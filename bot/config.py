@@ -7,7 +7,6 @@ the offending key and file instead of surfacing as a confusing error in the midd
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
@@ -17,13 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from scheduler.config import CampaignSettings
+from scheduler.config import CampaignSettings, parse_hhmm
 
 DEFAULT_CONFIG = Path("config.yaml")
 DEFAULT_TELEGRAM_BASE = "https://api.telegram.org/bot"
 Locale = Literal["zh-Hans", "zh-Hant", "en"]
 Priority = Literal["low", "normal", "high", "urgent"]
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class ConfigError(Exception):
@@ -41,15 +39,6 @@ class Bilingual(_Model):
     en: str = Field(min_length=1)
 
 
-def _parse_hhmm(value: Any) -> time:
-    if isinstance(value, int):  # YAML 1.1 reads 14:00 unquoted as a sexagesimal integer
-        value = f"{value // 60:02d}:{value % 60:02d}"
-    if isinstance(value, str) and _HHMM.match(value.strip()):
-        hours, minutes = value.strip().split(":")
-        return time(int(hours), int(minutes))
-    raise ValueError(f"expected a 24-hour time like '14:00', got {value!r}")
-
-
 class HotelSettings(_Model):
     names: Bilingual
     timezone: str = "Asia/Shanghai"
@@ -62,7 +51,7 @@ class HotelSettings(_Model):
     @field_validator("check_in_time", "check_out_time", mode="before")
     @classmethod
     def _time(cls, value: Any) -> time:
-        return _parse_hhmm(value)
+        return parse_hhmm(value)
 
     @field_validator("timezone")
     @classmethod
@@ -106,7 +95,7 @@ class QuietHours(_Model):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _time(cls, value: Any) -> time:
-        return _parse_hhmm(value)
+        return parse_hhmm(value)
 
 
 class TelegramSettings(_Model):

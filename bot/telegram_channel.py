@@ -24,7 +24,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.warnings import PTBUserWarning
 
 from bot.config import TelegramSettings
-from bot.delivery import HELD, Deliverer, SendError, attempting
+from bot.delivery import Deliverer, SendError, attempting
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from bot.telegram_staff import STAFF_INBOX, TelegramStaff
@@ -45,7 +45,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", category=PTBUserWarning)
 
 CHANNEL = "telegram"
-STAFF = "staff"
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -161,7 +160,6 @@ class TelegramChannel:
         staff = settings.staff_chat_id
         pipeline.register_channel(CHANNEL, lambda payload: parse_update(payload, staff), push=True)
         deliverer.register(CHANNEL, self.send)
-        deliverer.register(STAFF, self.send_staff)
         self.staff = TelegramStaff(self)  # staff chat, cards and commands; registers the staff senders
 
     @property
@@ -293,11 +291,6 @@ class TelegramChannel:
         if not row.chat_id:
             raise SendError("no chat id", retry=False)
         return await self._send(row.chat_id, row.text, row.buttons)
-
-    async def send_staff(self, row: Outbox) -> str | None:
-        if self.settings.staff_chat_id is None:
-            return HELD
-        return await self._send(str(self.settings.staff_chat_id), row.text, row.buttons)
 
     async def _send(self, chat_id: str, text: str, buttons: list[dict[str, str]]) -> str | None:
         pieces = split_text(text)

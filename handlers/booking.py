@@ -11,7 +11,7 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
-from crm.bookings import SoldOut, book, cancellation_terms, quote
+from crm.bookings import CancellationTerms, SoldOut, book, cancellation_terms, quote
 from crm.models import Booking
 from handlers import phrases
 from handlers.context import Turn
@@ -78,16 +78,22 @@ def room_buttons(turn: Turn, exclude: str | None = None) -> list[Button]:
     ]
 
 
-def policy_text(turn: Turn, booking_like: Booking) -> str:
+def terms_for(turn: Turn, booking: Booking) -> CancellationTerms:
+    """What cancelling this booking now would cost, under the hotel's policy."""
     hotel = turn.hotel
-    terms = cancellation_terms(
-        booking_like,
+    return cancellation_terms(
+        booking,
         turn.now,
         zone=hotel.hotel.zone,
         check_in_time=hotel.hotel.check_in_time,
         free_hours=hotel.cancellation_policy.free_until_hours_before_check_in,
         penalty_nights=hotel.cancellation_policy.penalty_nights,
     )
+
+
+def policy_text(turn: Turn, booking_like: Booking) -> str:
+    hotel = turn.hotel
+    terms = terms_for(turn, booking_like)
     deadline = fmt_datetime(turn, terms.free_until, hotel.hotel.zone)
     if terms.free:
         return turn.t("booking.policy_free", deadline=deadline, nights=hotel.cancellation_policy.penalty_nights)

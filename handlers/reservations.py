@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Any
 
-from crm.bookings import SoldOut, by_reference, cancel, cancellation_terms, change, quote, upcoming_bookings
+from crm.bookings import SoldOut, by_reference, cancel, change, quote, upcoming_bookings
 from crm.models import Booking
 from handlers import phrases
 from handlers.booking import (
@@ -16,6 +16,7 @@ from handlers.booking import (
     resolve_dates,
     room_name,
     say_confirmation,
+    terms_for,
     today,
 )
 from handlers.context import Turn
@@ -109,11 +110,7 @@ async def _picked(turn: Turn, action: str, booking: Booking, slots: dict[str, An
 
 async def _offer_cancel(turn: Turn, booking: Booking) -> None:
     hotel = turn.hotel
-    terms = cancellation_terms(
-        booking, turn.now, zone=hotel.hotel.zone, check_in_time=hotel.hotel.check_in_time,
-        free_hours=hotel.cancellation_policy.free_until_hours_before_check_in,
-        penalty_nights=hotel.cancellation_policy.penalty_nights,
-    )
+    terms = terms_for(turn, booking)
     key = "cancel.offer_free" if terms.free else "cancel.offer_charged"
     turn.say(
         key,
@@ -250,12 +247,7 @@ async def confirm(turn: Turn, action: str) -> None:
         turn.say("booking.expired")
         return
     if action == CANCEL:
-        hotel = turn.hotel
-        terms = cancellation_terms(
-            booking, turn.now, zone=hotel.hotel.zone, check_in_time=hotel.hotel.check_in_time,
-            free_hours=hotel.cancellation_policy.free_until_hours_before_check_in,
-            penalty_nights=hotel.cancellation_policy.penalty_nights,
-        )
+        terms = terms_for(turn, booking)
         cancel(booking, terms, turn.now)
         clear_flow(turn)
         turn.say("cancel.done", reference=booking.reference, refund=fmt_money(turn, terms.refund),

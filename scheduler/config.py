@@ -21,7 +21,8 @@ ALL_HOLIDAYS: tuple[HolidayCode, ...] = (
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-def _hhmm(value: Any) -> time:
+def parse_hhmm(value: Any) -> time:
+    """A time of day from config: '09:00' (or the integer YAML 1.1 makes of an unquoted 09:00)."""
     if isinstance(value, time):
         return value
     if isinstance(value, int):  # YAML 1.1 reads 09:00 unquoted as a sexagesimal integer
@@ -56,4 +57,4 @@ class CampaignSettings(BaseModel):
     )
     @classmethod
     def _time(cls, value: Any) -> time:
-        return _hhmm(value)
+        return parse_hhmm(value)
