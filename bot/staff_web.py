@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot import staff_logs, staff_reports, staff_users
+from bot.staff_actions import resolve_ticket
 from bot.staff_auth import (
     CONCIERGE_KEY,
     SECURITY_HEADERS,
@@ -27,14 +28,30 @@ from bot.staff_auth import (
     logout,
     switch_language,
 )
-from bot.staff_format import category, conversation, countdown, department, local, priority, status
+from bot.staff_format import (
+    category,
+    conversation,
+    countdown,
+    department,
+    local,
+    priority,
+    status,
+)
 from bot.staff_html import Html, csrf_field, fmt, join, options, url
 from bot.staff_search import start_indexer
 from bot.web import PUSH_KEY
 from crm.models import Guest, StaffUser, Ticket
 from crm.reports import QueueFilter, ticket_detail, ticket_queue
 from crm.staff import list_staff
-from crm.ticket_work import OPEN_STATUSES, WorkError, add_note, can_see, claim, reassign, reply, resolve
+from crm.ticket_work import (
+    OPEN_STATUSES,
+    WorkError,
+    add_note,
+    can_see,
+    claim,
+    reassign,
+    reply,
+)
 
 if TYPE_CHECKING:
     from bot.app import Concierge
@@ -264,7 +281,7 @@ async def ticket_action(ctx: StaffContext) -> web.StreamResponse:
             elif action == "reply":
                 await reply(session, user, ticket_id, ctx.field("text"))
             elif action == "resolve":
-                await resolve(session, user, ticket_id, ctx.field("root_cause"))
+                await resolve_ticket(session, ctx.concierge.pipeline.catalog, user, ticket_id, ctx.field("root_cause"))
             elif action == "reassign":
                 assignee = ctx.field("assignee")
                 if not assignee.isdigit():

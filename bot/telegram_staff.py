@@ -24,6 +24,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.delivery import HELD, SendError
+from bot.staff_actions import resolve_ticket
 from crm import inbox
 from crm.models import Guest, Outbox, StaffUser, Ticket
 from crm.staff import find_by_telegram, role_at_least
@@ -34,7 +35,6 @@ from crm.ticket_work import (
     can_see,
     claim,
     reply,
-    resolve,
     staff_message_key,
     ticket_of_staff_message,
 )
@@ -154,7 +154,7 @@ class TelegramStaff:
                 await claim(session, user, ticket_id)
                 outcome.callback_text = self.t("card.done.claimed", ticket=ticket_id)
             elif action == "resolve":
-                await resolve(session, user, ticket_id)
+                await resolve_ticket(session, self.catalog, user, ticket_id)
                 outcome.callback_text = self.t("card.done.resolved", ticket=ticket_id)
             else:
                 ticket = await session.get(Ticket, ticket_id)
@@ -218,7 +218,7 @@ class TelegramStaff:
         if number is None:
             await self._post(session, self.t("card.usage.resolve"), chat)
             return
-        await resolve(session, user, number, note.strip())
+        await resolve_ticket(session, self.catalog, user, number, note.strip())
         await self._post(session, self.t("card.done.resolved", ticket=number), chat)
 
     async def _list(self, session: AsyncSession, user: StaffUser, department: str) -> str:

@@ -164,3 +164,33 @@ async def test_department_chat_gets_its_cards(
         assert "#1" in fake_api.to_chat(-100555)[0].text and fake_api.to_chat(STAFF_CHAT) == []
     finally:
         await app.stop()
+
+
+async def test_resolving_a_complaint_asks_the_guest_and_hands_the_chat_back(
+    staffed_bot: Concierge, fake_api: FakeBotApi
+) -> None:
+    fake_api.push_text(GUEST, "房间1208隔壁装修吵了一晚上，太失望了", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(GUEST) and fake_api.to_chat(STAFF_CHAT))
+    assert "值班经理" in fake_api.to_chat(GUEST)[0].text
+    card = fake_api.to_chat(STAFF_CHAT)[0]
+    fake_api.push_staff_button(MANAGER_TG, "staff:resolve:1", chat_id=STAFF_CHAT, message_id=card.message_id)
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(GUEST)) >= 2)
+    question = fake_api.to_chat(GUEST)[1]
+    assert "解决了吗" in question.text and _buttons(question.reply_markup) == ["fu:1:yes", "fu:1:no"]
+    fake_api.push_button(GUEST, "fu:1:yes")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(GUEST)) >= 3)
+    assert "感谢您的耐心" in fake_api.to_chat(GUEST)[2].text
+    ticket = await _ticket(staffed_bot, 1)
+    assert ticket.status == "closed"
+    async with staffed_bot.db.read() as session:
+        kinds = [e.kind for e in (await session.execute(select(TicketEvent).where(TicketEvent.ticket_id == 1))).scalars()]
+    assert kinds[:3] == ["created", "apologised", "escalated"]
+    assert "resolved" in kinds and "follow_up_sent" in kinds and kinds[-1] == "guest_confirmed_solved"
+
+
+async def test_resolving_hands_a_held_conversation_back_to_the_bot(staffed_bot: Concierge, fake_api: FakeBotApi) -> None:
+    card_id = await _card(fake_api)  # the guest asked for a person: the bot went quiet
+    fake_api.push_staff_button(STAFF_TG, "staff:resolve:1", chat_id=STAFF_CHAT, message_id=card_id)
+    await fake_api.wait_for(lambda: len(fake_api.edits) >= 1)
+    fake_api.push_text(GUEST, "早餐几点？")
+    await fake_api.wait_for(lambda: any("6:30" in m.text for m in fake_api.to_chat(GUEST)))
