@@ -145,6 +145,8 @@ async def route_text(turn: Turn) -> None:
         info.fallback(turn)
     elif category in ("booking", "booking_change", "cancellation") or analysis.entities.get("booking_ref"):
         await _booking_category(turn, category)
+    elif category == "front_desk" and phrases.matches("late_checkout", text):
+        await tickets.late_checkout(turn)
     elif category in tickets.SERVICE_CATEGORIES:
         await tickets.service_request(turn, category)
     elif category == "faq":

@@ -13,6 +13,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from crm import loyalty
 from crm.models import ChannelIdentity, Outbox, StaffUser, Ticket
 from crm.outbox import enqueue
 from crm.tickets import TicketSpec, add_event, open_ticket, open_tickets_of
@@ -219,3 +220,18 @@ async def follow_up_answer(turn: Turn) -> None:
     await add_event(turn.session, ticket, "guest_not_solved", actor="guest", now=turn.now)
     await alert_staff(turn, ticket, turn.t("complaint.reopened_note"))
     turn.say("complaint.reopened", ticket=ticket.id)
+
+
+async def late_checkout(turn: Turn) -> None:
+    """Honour the loyalty tier's late check-out perk at once; otherwise the front desk decides."""
+    standard = turn.hotel.hotel.check_out_time
+    allowed = loyalty.late_checkout(turn.guest.tier, standard)
+    ticket = await _open(turn, "front_desk", turn.inbound.text)
+    tier = turn.t(f"tier.{turn.guest.tier}")
+    if allowed > standard:
+        turn.say("late_checkout.granted", ticket=ticket.id, tier=tier, time=f"{allowed:%H:%M}")
+        ticket.status = "resolved"
+        await add_event(turn.session, ticket, "resolved", note=f"tier perk: check-out {allowed:%H:%M}", now=turn.now)
+    else:
+        turn.say("late_checkout.asked", ticket=ticket.id, time=f"{standard:%H:%M}")
+        await add_event(turn.session, ticket, "acknowledged", note=turn.replies[-1].text, now=turn.now)

@@ -10,7 +10,8 @@ from sqlmodel import select
 
 from bot.app import Concierge
 from crm.conversation import release_handoff
-from crm.models import ConversationState, Message, Outbox, Preference, StaffUser, Ticket, TicketEvent
+from crm.guests import find_identity
+from crm.models import ConversationState, Guest, Message, Outbox, Preference, StaffUser, Ticket, TicketEvent
 from crm.tickets import timeline
 from handlers.tickets import follow_up
 from tests.conftest import STAFF_CHAT
@@ -184,3 +185,21 @@ async def test_flooding_guest_gets_one_notice_and_nothing_is_lost(web_bot: Conci
     async with web_bot.db.read() as session:
         stored = (await session.execute(select(Message).where(Message.direction == "in"))).scalars().all()
     assert len(stored) == 25
+
+
+async def test_late_checkout_honours_the_loyalty_tier(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    member = WebGuest(web_bot, client, "late-member", lang="en")
+    asked = await member.say("Could I have a late checkout tomorrow?")
+    assert "Standard check-out is 12:00" in asked and "#1" in asked
+    gold = WebGuest(web_bot, client, "late-gold")
+    await gold.say("你好")
+    async with web_bot.db.write() as session:
+        identity = await find_identity(session, "web", "late-gold")
+        assert identity is not None
+        guest = await session.get(Guest, identity.guest_id)
+        assert guest is not None
+        guest.tier = "gold"
+    granted = await gold.say("明天可以延迟退房吗？")
+    assert "金卡" in granted and "14:00" in granted
+    tickets = await _tickets(web_bot)
+    assert [t.status for t in tickets] == ["open", "resolved"] and tickets[1].department == "front_desk"
