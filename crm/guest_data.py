@@ -253,6 +253,9 @@ async def erase_guest(session: AsyncSession, guest_id: int, *, actor: str, now: 
         .values(status="cancelled", last_error="guest erased")
     )
     await session.execute(update(Outbox).where(Outbox.guest_id == guest_id).values(text=ERASED, buttons=[], chat_id=None))  # type: ignore[arg-type]
+    # Staff alerts and cards quote the guest's words: they belong to the guest's tickets.
+    await session.execute(update(Outbox).where(Outbox.ticket_id.in_(ticket_ids)).values(text=ERASED, buttons=[]))  # type: ignore[union-attr]
+    await session.execute(update(Ticket).where(Ticket.guest_id == guest_id).values(root_cause=""))  # type: ignore[arg-type]
     for model in (ChannelIdentity, Preference, ConversationState):
         await session.execute(delete(model).where(model.guest_id == guest_id))  # type: ignore[attr-defined]
     session.add(AuditLog(actor=actor[:60], action="guest.erased", target=f"guest:{guest_id}", created_at=now))

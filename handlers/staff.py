@@ -22,4 +22,4 @@ async def alert_staff(turn: Turn, ticket: Ticket, words: str, *, key: str = "sta
         channel=turn.inbound.channel,
         text=words[:1500],
     )
-    await enqueue(turn.session, Outbox(channel="staff", kind="staff", text=text, ticket_id=ticket.id))
+    await enqueue(turn.session, Outbox(channel="staff", kind="staff", text=text, ticket_id=ticket.id, guest_id=turn.guest.id))
