@@ -9,7 +9,7 @@ import aiohttp
 from sqlmodel import select
 
 from bot.app import Concierge
-from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH, api_base, split_text
+from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH, api_base, parse_update, split_text
 from crm.models import InboxUpdate, Message, Ticket
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
@@ -174,3 +174,23 @@ async def test_tickets_are_numbered_per_guest_message(telegram_bot: Concierge, f
         ticket = (await session.execute(select(Ticket))).scalar_one()
     assert ticket.category == "maintenance" and ticket.room_number == "1502" and ticket.priority == "high"
     assert f"#{ticket.id}" in fake_api.to_chat(600)[0].text
+
+
+def test_malformed_updates_and_callback_data_are_handled() -> None:
+    user = {"id": 5, "is_bot": False, "first_name": "G"}
+    chat = {"id": 5, "type": "private"}
+    assert parse_update({"update_id": 1}) is None
+    assert parse_update({"update_id": 1, "message": "not a dict"}) is None
+    assert parse_update({"update_id": 1, "message": {"chat": chat}}) is None  # no sender
+    assert parse_update({"update_id": 1, "edited_message": {"chat": chat, "from": user, "text": "x"}}) is None
+    bot_sender = {**user, "is_bot": True}
+    assert parse_update({"update_id": 1, "message": {"chat": chat, "from": bot_sender, "text": "hi"}}) is None
+    group = {"id": -9, "type": "group"}
+    assert parse_update({"update_id": 1, "message": {"chat": group, "from": user, "text": "hi"}}) is None
+    sticker = parse_update({"update_id": 1, "message": {"chat": chat, "from": user, "sticker": {}}})
+    assert sticker is not None and sticker.text == "" and sticker.button is None
+    forged = parse_update({"update_id": 1, "callback_query": {"id": "c", "from": user, "data": "x" * 65,
+                                                               "message": {"chat": chat}}})
+    assert forged is not None and forged.button == ""  # answered politely as a stale button
+    command = parse_update({"update_id": 1, "message": {"chat": chat, "from": user, "text": "/language@bot en"}})
+    assert command is not None and (command.command, command.text) == ("language", "en")
