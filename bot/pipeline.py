@@ -105,12 +105,23 @@ class Pipeline:
         inbox_id, new = await self.receive(channel, update_id, chat_key, payload)
         return await self.process(inbox_id, Pending(channel, chat_key, payload) if new else None)
 
-    async def process(self, inbox_id: int, known: Pending | None = None) -> Result:
-        """Process one committed update. ``known`` spares a read when the caller has the row's content."""
-        pending = known or await self._pending(inbox_id)
-        if pending is None:
-            return Result(await self.replies_for(inbox_id), duplicate=True)
-        async with self._chat_lock(f"{pending.channel}:{pending.chat_key}"):
+    async def process(
+        self, inbox_id: int, known: Pending | None = None, *, chat: tuple[str, str] | None = None
+    ) -> Result:
+        """Process one committed update. ``known`` spares a read when the caller has the row's content;
+        ``chat`` (channel, chat key) lets the chat's turn be taken first, so one chat's updates are
+        handled in the order they arrived even when reads finish out of order."""
+        if known is not None:
+            chat = (known.channel, known.chat_key)
+        if chat is None:
+            found = await self._pending(inbox_id)
+            if found is None:
+                return Result(await self.replies_for(inbox_id), duplicate=True)
+            known, chat = found, (found.channel, found.chat_key)
+        async with self._chat_lock(f"{chat[0]}:{chat[1]}"):
+            pending = known or await self._pending(inbox_id)
+            if pending is None:
+                return Result(await self.replies_for(inbox_id), duplicate=True)
             started = time.perf_counter()
             try:
                 result = await self._process(inbox_id, pending)

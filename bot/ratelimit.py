@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -28,7 +29,8 @@ class RateLimiter:
         self._clock = clock
         self._next_global = 0.0
         self._paused_until = 0.0
-        self._last_start = 0.0
+        self._recent: deque[float] = deque()
+        self._window_size = max(1, int(per_second))
         self._chat_ready: dict[str, float] = {}
         self._chat_locks: dict[str, asyncio.Lock] = {}
 
@@ -54,12 +56,19 @@ class RateLimiter:
                 self._chat_ready[chat_id] = self._clock() + self._gap(chat_id)
                 self._forget_idle_chats()
 
-    async def spaced(self) -> None:
-        """Keep request starts one interval apart. Slots are granted on time, but a chat's turn and a
-        database commit can hold several granted slots back, and they would then leave as a burst."""
-        start = max(self._clock(), self._last_start + self.interval, self._paused_until)
-        self._last_start = start
-        await self._sleep_until(start)
+    async def within_window(self) -> None:
+        """At most ``per_second`` request starts in any one-second window, checked right before the
+        request. Slots are granted evenly, but what runs between the grant and the request (committing
+        the in-flight mark) can hold several back; they may then go close together, never over the rate."""
+        while True:
+            now = self._clock()
+            while self._recent and now - self._recent[0] >= 1.0:
+                self._recent.popleft()
+            if len(self._recent) < self._window_size and now >= self._paused_until:
+                self._recent.append(now)
+                return
+            oldest_leaves = self._recent[0] + 1.0 if len(self._recent) >= self._window_size else now
+            await self._sleep_until(max(oldest_leaves, self._paused_until))
 
     def pause(self, seconds: float) -> None:
         """Telegram said ``retry_after``: nobody sends until then."""

@@ -124,6 +124,7 @@ class InboxItem:
 
     inbox_id: int
     channel: str = CHANNEL  # STAFF_INBOX for staff-chat updates, which bypass the guest pipeline
+    chat_key: str | None = None  # known at intake: the chat's turn is taken before anything is awaited
 
 
 def _keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
@@ -260,7 +261,7 @@ class TelegramChannel:
                 if channel == CHANNEL and isinstance(callback, dict) and isinstance(callback.get("id"), str):
                     asyncio.create_task(self._answer_callback(callback["id"]))  # staff buttons get a result instead
                 if new:
-                    await self.app.update_queue.put(InboxItem(inbox_id, channel))
+                    await self.app.update_queue.put(InboxItem(inbox_id, channel, _chat_key(update)))
 
     async def _answer_callback(self, callback_id: str) -> None:
         try:
@@ -285,7 +286,8 @@ class TelegramChannel:
         if item.channel == STAFF_INBOX:
             await self.staff.process(item.inbox_id)
         else:
-            await self.pipeline.process(item.inbox_id)
+            chat = (item.channel, item.chat_key) if item.chat_key is not None else None
+            await self.pipeline.process(item.inbox_id, chat=chat)
 
     async def send(self, row: Outbox) -> str | None:
         if not row.chat_id:
@@ -304,8 +306,8 @@ class TelegramChannel:
         for _ in range(3):
             async with self.limiter.slot(chat_id):
                 try:
-                    await self.limiter.spaced()  # slots granted while a commit held us back must not burst
                     await attempting()  # from here a crash means "outcome unknown", never "send again"
+                    await self.limiter.within_window()  # a slow mark must not turn granted slots into a burst
                     sent = await self.app.bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)
                     return str(sent.message_id)
                 except RetryAfter as exc:
