@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
@@ -61,6 +62,13 @@ def make_settings(tmp_path: Path, database_url: str | None) -> SettingsFactory:
         return load_settings(CONFIG, env={**base, **env})
 
     return make
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client for talking to the bot's web side."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

@@ -37,12 +37,6 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterat
         await app.stop()
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _bookings(app: Concierge) -> list[Booking]:
     async with app.db.read() as session:
         return list((await session.execute(select(Booking).order_by(Booking.id))).scalars())

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest
 from sqlmodel import select
 
 from bot.app import Concierge
@@ -17,12 +15,6 @@ from handlers.tickets import follow_up
 from tests.conftest import STAFF_CHAT
 from bot.fake_bot_api import FakeBotApi
 from tests.flow_helpers import WebGuest
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def _tickets(app: Concierge) -> list[Ticket]:
