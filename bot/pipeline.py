@@ -129,7 +129,10 @@ class Pipeline:
                 return result
             except Exception as exc:  # a bug must not take the guest's message with it
                 log.exception("processing inbox update %s failed", inbox_id)
-                gave_up = await inbox.record_failure(self.db, inbox_id, f"{type(exc).__name__}: {exc}")
+                # Pushed channels retry from the inbox (the sweep); a web page is waiting for an answer now.
+                retry = pending.channel in self._push_channels
+                error = f"{type(exc).__name__}: {exc}"
+                gave_up = await inbox.record_failure(self.db, inbox_id, error, give_up=not retry)
                 return await self._apologise(inbox_id) if gave_up else Result([])
 
     async def _pending(self, inbox_id: int) -> Pending | None:

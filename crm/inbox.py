@@ -88,7 +88,7 @@ def finish(row: InboxUpdate) -> None:
     row.processed_at = utcnow()
 
 
-async def record_failure(db: Database, inbox_id: int, error: str) -> bool:
+async def record_failure(db: Database, inbox_id: int, error: str, *, give_up: bool = False) -> bool:
     """Count a failed attempt outside the rolled-back transaction; returns True when it gave up."""
     async with db.write() as session:
         row = await session.get(InboxUpdate, inbox_id)
@@ -96,7 +96,7 @@ async def record_failure(db: Database, inbox_id: int, error: str) -> bool:
             return False
         row.attempts += 1
         row.error = error[:500]
-        if row.attempts >= MAX_ATTEMPTS:
+        if give_up or row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
             row.processed_at = utcnow()
             return True

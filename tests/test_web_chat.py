@@ -6,10 +6,12 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 from sqlmodel import select
 
 from bot.app import Concierge
 from crm.models import InboxUpdate, Message, Outbox, Ticket
+from handlers import router
 
 
 def _url(app: Concierge, path: str) -> str:
@@ -123,3 +125,18 @@ async def test_concurrent_guests_all_answered(web_bot: Concierge) -> None:
             *(_chat(client, web_bot, f"c{i}", text="wifi password?") for i in range(30))
         )
     assert all("CloudRest-Guest" in _texts(answer) for answer in answers)
+
+
+async def test_a_bug_in_a_handler_gets_a_polite_answer_and_keeps_the_message(
+    web_bot: Concierge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(turn: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(router, "route_text", broken)
+    async with aiohttp.ClientSession() as client:
+        answer = await _chat(client, web_bot, "bug", text="早餐几点")
+    assert "出了点问题" in _texts(answer) and "Traceback" not in _texts(answer)
+    async with web_bot.db.read() as session:
+        row = (await session.execute(select(InboxUpdate))).scalar_one()
+    assert row.status == "failed" and row.payload["text"] == "早餐几点" and "RuntimeError" in (row.error or "")
