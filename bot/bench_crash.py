@@ -4,7 +4,10 @@ A separate ``concierge run`` process long-polls a local fake Bot API server hold
 guest questions (each has exactly one answer). Once a share of the answers has gone out the process is
 killed with SIGKILL and started again. Then every chat must have exactly one answer per question:
 "lost" counts missing answers, "duplicates" answers sent twice (possible only for a reply whose request
-reached Telegram in the instant before the kill: sendMessage has no idempotency key).
+reached Telegram in the instant before the kill: sendMessage has no idempotency key). Every send is
+committed as "in flight" just before its request leaves, and such rows are never resent after a crash
+but left ``unknown`` for staff, so duplicates cannot happen; a kill landing in the millisecond between
+that commit and the request leaves the answer unsent — counted under "lost" and "unknown".
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import func
+from sqlmodel import select
 
 from bot.bench_server import free_port, spawn, stop
 from bot.config import config_path
 from bot.fake_bot_api import FakeBotApi
+from crm.db import Database
+from crm.models import Outbox
 
 QUESTIONS = ["早餐几点？", "wifi password?", "停车场在哪", "有健身房吗", "can I bring my dog?"]
 
@@ -37,6 +44,7 @@ class CrashReport:
     duplicates: int
     killed_after: int
     seconds: float
+    unknown: int  # sends cut off by the kill: marked for staff, never repeated
 
 
 def add_bench_crash(bench_subparsers: Any) -> None:
@@ -51,7 +59,8 @@ def _main(args: argparse.Namespace) -> int:
     report = asyncio.run(crash_run(args.config, args.chats, args.messages, args.kill_at))
     print(f"concierge bench crash — {report.questions} questions from {args.chats} chats, kill -9 after "
           f"{report.killed_after} answers, then restart")
-    print(f"  answers {report.answers}, lost {report.lost}, duplicates {report.duplicates}, {report.seconds:.1f} s")
+    print(f"  answers {report.answers}, lost {report.lost}, duplicates {report.duplicates}, "
+          f"left unknown for staff {report.unknown}, {report.seconds:.1f} s")
     return 0 if report.lost == 0 else 1
 
 
@@ -98,10 +107,21 @@ async def crash_run(
                 pass  # report what arrived
             finally:
                 stop(second)
+            unknown = await _unknown_rows(database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}")
     finally:
         await server.stop()
     counts = Counter(message.chat_id for message in server.sent)
     expected = {700_000 + chat: messages for chat in range(chats)}
     lost = sum(max(0, want - counts.get(chat, 0)) for chat, want in expected.items())
     duplicates = sum(max(0, counts.get(chat, 0) - want) for chat, want in expected.items())
-    return CrashReport(total, len(server.sent), lost, duplicates, killed_after, time.perf_counter() - started)
+    return CrashReport(total, len(server.sent), lost, duplicates, killed_after, time.perf_counter() - started, unknown)
+
+
+async def _unknown_rows(url: str) -> int:
+    database = Database(url)
+    try:
+        async with database.read() as session:
+            query = select(func.count()).select_from(Outbox).where(Outbox.status == "unknown")
+            return int((await session.execute(query)).scalar_one())
+    finally:
+        await database.dispose()

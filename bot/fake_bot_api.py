@@ -50,6 +50,7 @@ class FakeBotApi:
     edits: list[Edit] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
     too_many: int = 0
+    limited: list[str] = field(default_factory=list)  # why each 429 was given, for test messages
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
@@ -226,10 +227,12 @@ class FakeBotApi:
         if self.global_limit is not None:
             recent = [m for m in self.sent[-int(self.global_limit) * 2:] if now - m.at < 1.0]
             if len(recent) >= self.global_limit:
+                self.limited.append(f"over {self.global_limit:g}/s")
                 return True
         if self.per_chat_gap is not None:
             last = next((m for m in reversed(self.sent) if m.chat_id == chat_id), None)
             if last is not None and now - last.at < self.per_chat_gap:
+                self.limited.append(f"chat {chat_id} again after {now - last.at:.3f}s")
                 return True
         return False
 

@@ -306,8 +306,8 @@ class TelegramChannel:
         for _ in range(3):
             async with self.limiter.slot(chat_id):
                 try:
+                    await self.limiter.within_window()  # slots held back (chat turns, commits) must not burst
                     await attempting()  # from here a crash means "outcome unknown", never "send again"
-                    await self.limiter.within_window()  # a slow mark must not turn granted slots into a burst
                     sent = await self.app.bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)
                     return str(sent.message_id)
                 except RetryAfter as exc:
