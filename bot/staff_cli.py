@@ -69,22 +69,27 @@ def _run(args: argparse.Namespace, work: Any) -> int:
     return 0
 
 
+def _run_with_password(args: argparse.Namespace, work: Any) -> int:
+    """Ask for the password before touching the store; ``work`` finds it in ``args.password``."""
+    try:
+        args.password = _read_password(args.password_stdin)
+    except StaffError as exc:
+        print(f"concierge: {exc}", file=sys.stderr)
+        return 1
+    return _run(args, work)
+
+
 def _add(args: argparse.Namespace) -> int:
     from crm.staff import add_staff
 
     async def work(session: Any, settings: Any) -> None:
         if args.department and args.department not in settings.departments:
             raise StaffError(f"unknown department {args.department!r} (one of {', '.join(settings.departments)})")
-        user = await add_staff(session, args.name, args.role, password, department=args.department,
+        user = await add_staff(session, args.name, args.role, args.password, department=args.department,
                                telegram_user_id=args.telegram_id, actor="cli")
         print(f"added {user.name} ({user.role}{', ' + user.department if user.department else ''})")
 
-    try:
-        password = _read_password(args.password_stdin)
-    except StaffError as exc:
-        print(f"concierge: {exc}", file=sys.stderr)
-        return 1
-    return _run(args, work)
+    return _run_with_password(args, work)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -106,12 +111,7 @@ def _password(args: argparse.Namespace) -> int:
         user = await find_by_name(session, args.name)
         if user is None:
             raise StaffError(f"no staff member called {args.name!r}")
-        await set_password(session, user, password, actor="cli")
+        await set_password(session, user, args.password, actor="cli")
         print(f"password of {user.name} changed")
 
-    try:
-        password = _read_password(args.password_stdin)
-    except StaffError as exc:
-        print(f"concierge: {exc}", file=sys.stderr)
-        return 1
-    return _run(args, work)
+    return _run_with_password(args, work)
