@@ -137,7 +137,7 @@ class Pipeline:
 
     async def _pending(self, inbox_id: int) -> Pending | None:
         """The update's content, or None when it is no longer pending."""
-        async with self.db.read() as session:
+        async with self.db.read(short=True) as session:
             row = await session.get(InboxUpdate, inbox_id)
         if row is None or row.status != "pending":
             return None
@@ -152,12 +152,10 @@ class Pipeline:
             return Result([])
         inbound = replace(inbound, text=clean_text(inbound.text))
         analysis = await self._analyse(inbound, now)
-        async with self.db.write() as session:
-            claimed = await inbox.claim(session, inbox_id)  # the authoritative "still pending?" check
-            if claimed is None:
+        async with self.db.write(short=True) as session:
+            if await inbox.claim(session, inbox_id) is None:  # the authoritative "still pending?" check
                 return Result([], duplicate=True)
-            replies, guest_id = await self._turn(session, claimed, inbound, analysis, now)
-            inbox.finish(claimed)
+            replies, guest_id = await self._turn(session, inbox_id, inbound, analysis, now)
             wrote_outbox = outbox_written(session)
         if wrote_outbox:
             self.on_outbox()
@@ -172,7 +170,7 @@ class Pipeline:
         return self.analyzer.analyze(text, now)
 
     async def _turn(
-        self, session: AsyncSession, row: InboxUpdate, inbound: Inbound, analysis: Analysis | None, now: datetime
+        self, session: AsyncSession, inbox_id: int, inbound: Inbound, analysis: Analysis | None, now: datetime
     ) -> tuple[list[Reply], int]:
         hint = normalize_locale(inbound.language_hint) or self.settings.default_language
         guest, _ = await identify_guest(
@@ -191,7 +189,7 @@ class Pipeline:
             meaningful = analysis.category != "other" or analysis.confidence >= MEANINGFUL or len(inbound.text.split()) >= 3
             guest.language = reply_language(guest.language, analysis.lang, inbound.text, meaningful=meaningful)
         locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
-        message = self._inbound_message(guest, row, inbound, analysis)
+        message = self._inbound_message(guest, inbox_id, inbound, analysis)
         session.add(message)  # inserted with the replies at commit; flushed earlier only if its id is needed
         state = await load_state(session, guest.id)
         turn = Turn(
@@ -209,11 +207,11 @@ class Pipeline:
         await handle(turn)
         touch(state)
         message.ticket_id = turn.ticket_id
-        await self._persist_replies(session, guest, row, inbound, turn.replies, turn.ticket_id)
+        await self._persist_replies(session, guest, inbox_id, inbound, turn.replies, turn.ticket_id)
         return turn.replies, guest.id
 
     def _inbound_message(
-        self, guest: Guest, row: InboxUpdate, inbound: Inbound, analysis: Analysis | None
+        self, guest: Guest, inbox_id: int, inbound: Inbound, analysis: Analysis | None
     ) -> Message:
         text = inbound.text if inbound.button is None else f"[{inbound.button}]"
         if inbound.command:
@@ -226,7 +224,7 @@ class Pipeline:
             author="guest",
             text=text[:MAX_STORED_TEXT],
             analysis=data,
-            inbox_id=row.id,
+            inbox_id=inbox_id,
             **summarise_analysis(data),
         )
 
@@ -234,7 +232,7 @@ class Pipeline:
         self,
         session: AsyncSession,
         guest: Guest,
-        row: InboxUpdate,
+        inbox_id: int,
         inbound: Inbound,
         replies: list[Reply],
         ticket_id: int | None,
@@ -250,7 +248,7 @@ class Pipeline:
                     text=reply.text,
                     language=guest.language,
                     ticket_id=ticket_id,
-                    inbox_id=row.id,
+                    inbox_id=inbox_id,
                     analysis={"buttons": [button.as_dict() for button in reply.buttons]} if reply.buttons else {},
                 )
             )

@@ -25,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.config import TelegramSettings
 from bot.delivery import Deliverer, SendError, attempting
-from bot.pipeline import Pipeline
+from bot.pipeline import Pending, Pipeline
 from bot.ratelimit import RateLimiter
 from bot.telegram_staff import STAFF_INBOX, TelegramStaff
 from crm.inbox import accept_many as inbox_accept_many
@@ -52,6 +52,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SWEEP_SECONDS = 30
 STALE_SECONDS = 60
+EXTRA_CONNECTIONS = 8  # answerCallbackQuery, staff cards and edits beside the outbox sends
 
 
 def api_base(url: str) -> str:
@@ -125,6 +126,7 @@ class InboxItem:
     inbox_id: int
     channel: str = CHANNEL  # STAFF_INBOX for staff-chat updates, which bypass the guest pipeline
     chat_key: str | None = None  # known at intake: the chat's turn is taken before anything is awaited
+    payload: dict[str, Any] | None = None  # the update itself when fresh from intake (spares a read)
 
 
 def _keyboard(buttons: list[dict[str, str]]) -> InlineKeyboardMarkup | None:
@@ -151,6 +153,7 @@ class TelegramChannel:
             .base_url(api_base(settings.api_base_url))
             .base_file_url(api_base(settings.api_base_url).removesuffix("/bot") + "/file/bot")
             .updater(None)
+            .connection_pool_size(settings.max_concurrent_sends + EXTRA_CONNECTIONS)
             .concurrent_updates(64)
             .build()
         )
@@ -158,6 +161,7 @@ class TelegramChannel:
         self._poller: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._in_flight = asyncio.Semaphore(settings.max_concurrent_sends)
         staff = settings.staff_chat_id
         pipeline.register_channel(CHANNEL, lambda payload: parse_update(payload, staff), push=True)
         deliverer.register(CHANNEL, self.send)
@@ -261,7 +265,7 @@ class TelegramChannel:
                 if channel == CHANNEL and isinstance(callback, dict) and isinstance(callback.get("id"), str):
                     asyncio.create_task(self._answer_callback(callback["id"]))  # staff buttons get a result instead
                 if new:
-                    await self.app.update_queue.put(InboxItem(inbox_id, channel, _chat_key(update)))
+                    await self.app.update_queue.put(InboxItem(inbox_id, channel, _chat_key(update), update))
 
     async def _answer_callback(self, callback_id: str) -> None:
         try:
@@ -286,8 +290,11 @@ class TelegramChannel:
         if item.channel == STAFF_INBOX:
             await self.staff.process(item.inbox_id)
         else:
-            chat = (item.channel, item.chat_key) if item.chat_key is not None else None
-            await self.pipeline.process(item.inbox_id, chat=chat)
+            if item.chat_key is not None and item.payload is not None:
+                await self.pipeline.process(item.inbox_id, Pending(item.channel, item.chat_key, item.payload))
+            else:
+                chat = (item.channel, item.chat_key) if item.chat_key is not None else None
+                await self.pipeline.process(item.inbox_id, chat=chat)
 
     async def send(self, row: Outbox) -> str | None:
         if not row.chat_id:
@@ -304,7 +311,7 @@ class TelegramChannel:
 
     async def _send_piece(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> str:
         for _ in range(3):
-            async with self.limiter.slot(chat_id):
+            async with self.limiter.slot(chat_id), self._in_flight:
                 try:
                     await self.limiter.within_window()  # slots held back (chat turns, commits) must not burst
                     await attempting()  # from here a crash means "outcome unknown", never "send again"

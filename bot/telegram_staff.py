@@ -103,11 +103,10 @@ class TelegramStaff:
         """Handle one committed staff update; effects and "done" commit together (at most once)."""
         try:
             async with self.db.write() as session:
-                row = await inbox.claim(session, inbox_id)
-                if row is None:
+                payload = await inbox.claim(session, inbox_id)
+                if payload is None:
                     return
-                outcome = await self._handle(session, row.payload)
-                inbox.finish(row)
+                outcome = await self._handle(session, payload)
         except Exception as exc:
             log.exception("staff update %s failed", inbox_id)
             await inbox.record_failure(self.db, inbox_id, f"{type(exc).__name__}: {exc}")

@@ -24,7 +24,7 @@ async def accept(
 ) -> tuple[int, bool]:
     """Commit an update; returns (inbox id, is_new). A duplicate delivery returns the first row's id."""
     try:
-        async with db.write() as session:
+        async with db.write(short=True) as session:
             row = InboxUpdate(channel=channel, update_id=update_id, chat_key=chat_key, payload=payload)
             session.add(row)
             await session.flush()
@@ -47,7 +47,7 @@ async def accept_many(
         return []
     insert = sqlite_insert if db.is_sqlite else postgresql_insert
     now = utcnow()
-    async with db.write() as session:
+    async with db.write(short=True) as session:
         statement = (
             insert(InboxUpdate)
             .values([
@@ -74,23 +74,24 @@ async def accept_many(
     ]
 
 
-async def claim(session: AsyncSession, inbox_id: int) -> InboxUpdate | None:
-    """The row if it still needs processing (inside the write transaction that will finish it)."""
-    row = await session.get(InboxUpdate, inbox_id, with_for_update=True)
-    if row is None or row.status != "pending":
-        return None
-    return row
-
-
-def finish(row: InboxUpdate) -> None:
-    row.attempts += 1
-    row.status = "done"
-    row.processed_at = utcnow()
+async def claim(session: AsyncSession, inbox_id: int) -> dict[str, Any] | None:
+    """Mark the update done inside the transaction that processes it, and return its payload; None when
+    it no longer needs processing. Done and the processing's effects commit together, or neither does.
+    On PostgreSQL the UPDATE holds the row: a second worker waits, then finds it done."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.id == inbox_id, InboxUpdate.status == "pending")  # type: ignore[arg-type]
+        .values(status="done", attempts=InboxUpdate.attempts + 1, processed_at=utcnow())
+        .returning(InboxUpdate.payload)
+        .execution_options(synchronize_session=False)
+    )
+    payload: dict[str, Any] | None = result.scalar_one_or_none()
+    return payload
 
 
 async def record_failure(db: Database, inbox_id: int, error: str, *, give_up: bool = False) -> bool:
     """Count a failed attempt outside the rolled-back transaction; returns True when it gave up."""
-    async with db.write() as session:
+    async with db.write(short=True) as session:
         row = await session.get(InboxUpdate, inbox_id)
         if row is None or row.status != "pending":
             return False
@@ -118,7 +119,7 @@ async def pending_ids(
 
 
 async def mark_status(db: Database, inbox_id: int, status: str) -> None:
-    async with db.write() as session:
+    async with db.write(short=True) as session:
         await session.execute(
             update(InboxUpdate).where(InboxUpdate.id == inbox_id).values(status=status, processed_at=utcnow())
         )

@@ -52,10 +52,10 @@ async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...]
     due = (Outbox.status == "pending") & (Outbox.next_attempt_at <= now)  # type: ignore[operator]
     if channels:
         due = due & Outbox.channel.in_(channels)  # type: ignore[attr-defined]
-    async with db.read() as session:  # most rounds find nothing: don't take the write lock for that
+    async with db.read(short=True) as session:  # most rounds find nothing: don't take the write lock for that
         if (await session.execute(select(Outbox.id).where(due).limit(1))).first() is None:
             return []
-    async with db.write() as session:
+    async with db.write(short=True) as session:  # at most ``limit`` rows, by index
         query = (
             select(Outbox)
             .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)  # type: ignore[operator]
@@ -85,7 +85,7 @@ async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
     if not sent:
         return
     now = utcnow()
-    async with db.write() as session:
+    async with db.write(short=True) as session:
         await session.execute(
             update(Outbox),
             [{"id": outbox_id, "status": "sent", "sent_at": now, "external_id": external, "last_error": None}
@@ -96,7 +96,7 @@ async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
 async def mark_retry(db: Database, row: Outbox, error: str, delay: timedelta) -> str:
     """Schedule another attempt, or give up after MAX_ATTEMPTS; returns the new status."""
     status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
-    async with db.write() as session:
+    async with db.write(short=True) as session:
         await session.execute(
             update(Outbox)
             .where(Outbox.id == row.id)  # type: ignore[arg-type]
@@ -106,7 +106,7 @@ async def mark_retry(db: Database, row: Outbox, error: str, delay: timedelta) ->
 
 
 async def mark(db: Database, outbox_id: int, status: str, error: str | None = None) -> None:
-    async with db.write() as session:
+    async with db.write(short=True) as session:
         await session.execute(
             update(Outbox).where(Outbox.id == outbox_id).values(status=status, last_error=error)  # type: ignore[arg-type]
         )
@@ -118,7 +118,7 @@ async def mark_attempt(db: Database, outbox_ids: list[int]) -> None:
     only this mark separates "maybe delivered" from "never tried", so a crash mid-campaign skips nobody."""
     if not outbox_ids:
         return
-    async with db.write(urgent=True) as session:  # the send waits for this: ahead of queued guest turns
+    async with db.write(urgent=True, short=True) as session:  # the send waits for this: ahead of queued guest turns
         await session.execute(
             update(Outbox)
             .where(Outbox.id.in_(outbox_ids), Outbox.status == "sending")  # type: ignore[union-attr]
