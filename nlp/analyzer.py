@@ -69,16 +69,27 @@ _EMOJI = "\U0001f300-\U0001faff\u2600-\u27bf"
 _MATCH_TOKENS = re.compile(
     rf"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]|[{_EMOJI}]|[^\sa-z0-9\u3400-\u4dbf\u4e00-\u9fff{_EMOJI}]+").findall
 _is_emoji = re.compile(rf"[{_EMOJI}]").match
+_OPEN_QUOTES = frozenset("\"'“‘「『")
+_CLOSE_QUOTES = frozenset("\"'”’」』")
 _PARTICLES = frozenset("了的得着吗呢啊吧啦呀哦嘛么")
 _MODIFIERS = frozenset("很太好真不没超挺蛮极最更有也都又还就才")
 _ASCII_TOKENS = re.compile(r"[a-zA-Z0-9]+|[^\sa-zA-Z0-9]").findall
 _has_cjk = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]").search
 _SENTENCE_END = re.compile(r"[。.;!?…~\n]").search  # where the scope of 但是/就是/总之 ends (commas do not end it)
 CONTRAST_BEFORE = 0.6  # "A，但是B": A counts less ...
-CONTRAST_AFTER = 1.4  # ... and B more, until the end of the sentence
+CONTRAST_AFTER = 1.4  # ... and B more, until the end of the sentence (both within that sentence only)
 RESERVATION_NEGATIVE = 0.6  # "A不错，就是有点吵": the flaw after 就是/只是 is a footnote, not the verdict
+EXCEPTION_WEIGHT = -0.5  # "除了位置好，其他都很差" / "本以为很干净": the clause speaks for the opposite of itself
+# In a review (not a request) question marks are rhetorical ("这也叫四星？") and "!!!" is indignation far
+# more often than delight; both lean negative, capped so a long rant is not decided by punctuation alone.
+RHETORIC_LENGTH = 40
+RHETORIC_WEIGHT = -1.0  # per "?"
+RHETORIC_CAP = 3
+EXCLAIM_WEIGHT = -0.5  # per "!"
+EXCLAIM_CAP = 6
 SUMMARY_WEIGHT = 2.0  # "总的来说还不错": the guest's own verdict
 OPENING_WEIGHT = 1.6  # in a text of several opinionated sentences the first is usually the verdict
+SOFTENER = 0.6  # 贵了点, 小了一点, 旧了些: an opinion word followed by 了点/一点/了些 is shrugged at
 
 
 class Analyzer:
@@ -177,6 +188,10 @@ class Analyzer:
                     keys.append(stem(token))
                 elif token.isalnum() or token == "?" or token == "!":
                     keys.append(token)
+                elif "?" in token:
+                    keys.append("?")  # "???", "?!": still a question (and counted, see `_scan`)
+                elif "!" in token:
+                    keys.append("!")
                 else:
                     keys.append("")
             elif len(token) == 1 and ("\u4e00" <= token <= "\u9fff" or "\u3400" <= token <= "\u4dbf"):
@@ -256,11 +271,13 @@ class Analyzer:
         category, confidence = self._decide(scan)
         entities = finish_dates(select_dates(entities, category in _BOOKING_FAMILY))
         score = scan.sentiment
+        units = len(keys) - keys.count("")  # Chinese characters + English words: comparable lengths
+        review = _review_like(scan, category, units)
+        if review and units >= RHETORIC_LENGTH:
+            score += RHETORIC_WEIGHT * min(scan.qmarks, RHETORIC_CAP) + EXCLAIM_WEIGHT * min(scan.bangs, EXCLAIM_CAP)
         use_learned = bool(self._learned) and lang != "en" and len(clean) >= LONG_TEXT
         if use_learned:
             score = self._learned_score(score, self._words(clean))
-        units = len(keys) - keys.count("")  # Chinese characters + English words: comparable lengths
-        review = _review_like(scan, category, units)
         sentiment = _sentiment_label(score, category, len(clean) if use_learned else units, review,
                                      learned=use_learned)
         urgency = self._urgency(scan, category, sentiment)
@@ -302,10 +319,15 @@ class Analyzer:
             if not key or key == "?" or key == "!":
                 if key == "?":
                     scan.question = True
+                    scan.qmarks += surface[i].count("?")
                 elif key == "!":
-                    scan.exclaim += 1
+                    scan.bangs += surface[i].count("!")
+                    if surface[i] == "!":
+                        scan.exclaim += 1  # (urgency counts lone marks only, as it always has)
                 if key or _SENTENCE_END(surface[i]):
                     scan.end_sentence()
+                elif surface[i] != "、":  # an enumeration comma keeps the clause: 除了早餐、位置之外
+                    scan.end_clause()
                 neg_left = 0
                 boost_left = 0
                 i += 1
@@ -331,7 +353,9 @@ class Analyzer:
                         break
                 if best is not None and not best.question and not best_key[-1].isascii():
                     nxt = keys[best_end + 1] if best_end + 1 < n else ""
-                    if len(nxt) == 1 and nxt not in _PARTICLES and not nxt.isascii() and freq.get(best_key + nxt, 0) > 0:
+                    if best.negator and len(best_key) > 1:
+                        pass  # 不太 in 不太好 is a negation, even where jieba knows 不太好 as one word
+                    elif len(nxt) == 1 and nxt not in _PARTICLES and not nxt.isascii() and freq.get(best_key + nxt, 0) > 0:
                         best = None  # the start of a longer ordinary word: 卫生 in 卫生间, 热水 in 热水器
                     elif best_end == i and len(key) == 1:
                         prev = keys[i - 1] if i else ""
@@ -345,11 +369,18 @@ class Analyzer:
                     boost_left -= 1
                 continue
             negated = neg_left > 0 and not best.negator
+            if best.sent > 0 and 0 < i and best_end + 1 < n and surface[i - 1][-1] in _OPEN_QUOTES \
+                    and surface[best_end + 1][0] in _CLOSE_QUOTES:
+                negated = True  # scare quotes: 服务很“好”, “豪华”房 — praise in quotes is irony
             before = scan.sentiment
-            scan.apply(best, best_key, _join_surface(surface[i:best_end + 1]), negated, boost if boost_left else 1.0)
+            scale = boost if boost_left else 1.0
+            if best.sent and best_end + 2 < n and _soft_after(keys, best_end + 1):
+                scale *= SOFTENER  # 贵了点, 小了一点, 旧了些: a flaw the guest shrugs at
+            scan.apply(best, best_key, _join_surface(surface[i:best_end + 1]), negated, scale)
             if best.sent and pending_end == i - 1 and before != scan.sentiment:
                 # "好" / "太" right before an opinion word intensifies it and is not an opinion itself
                 scan.sentiment -= pending_value
+                scan.sentence_sent -= pending_value
                 scan.sent_hits -= 1
                 scan.sentence_hits -= 1
                 pending_end = -2
@@ -443,8 +474,9 @@ class _Scan:
     """Accumulated evidence of one pass over a message's tokens."""
 
     __slots__ = ("cats", "faq", "sentiment", "sent_hits", "urgency", "escalate", "prefs", "question",
-                 "info_question", "request", "exclaim", "hits", "contrast_at", "reservation_at", "summary_at", "replied",
-                 "sentences", "sentence_hits", "opening_bonus", "room", "other_room")
+                 "info_question", "request", "exclaim", "bangs", "qmarks", "hits", "contrast_at", "reservation_at", "exception_at",
+                 "summary_at", "replied", "sentences", "sentence_hits", "opening_bonus", "sentence_sent",
+                 "room", "other_room")
 
     def __init__(self) -> None:
         self.cats: dict[str, float] = {}
@@ -458,13 +490,17 @@ class _Scan:
         self.info_question = False
         self.request = False
         self.exclaim = 0
+        self.qmarks = 0  # question marks, "???" counting three
+        self.bangs = 0  # exclamation marks, "!!!" counting three
         self.hits: list[tuple[str, Term, bool]] = []
         self.contrast_at = False
         self.reservation_at = False
+        self.exception_at = False
         self.summary_at = False
         self.replied = False
         self.sentences = 0  # sentences that carried an opinion word so far
         self.sentence_hits = 0
+        self.sentence_sent = 0.0  # sentiment of the current sentence so far (what 但是 discounts)
         self.opening_bonus = 0.0  # extra weight of the first opinionated sentence, see `score`
         self.room: str | None = None
         self.other_room = False  # a second, different room type ("把大床房换成套房")
@@ -479,9 +515,15 @@ class _Scan:
     def end_sentence(self) -> None:
         """但是/就是/总之 govern the rest of their sentence, not the rest of the message."""
         self.contrast_at = self.reservation_at = self.summary_at = False
+        self.exception_at = False
+        self.sentence_sent = 0.0
         if self.sentence_hits:
             self.sentences += 1
             self.sentence_hits = 0
+
+    def end_clause(self) -> None:
+        """除了/本以为 govern their clause only (up to the next comma)."""
+        self.exception_at = False
 
     def apply(self, term: Term, key: str, surface: str, negated: bool, boost: float) -> None:
         self.hits.append((surface.strip(), term, negated))
@@ -507,19 +549,28 @@ class _Scan:
             if self.reservation_at and value < 0:
                 weight *= RESERVATION_NEGATIVE
                 opening *= RESERVATION_NEGATIVE
+            if self.exception_at:
+                weight *= EXCEPTION_WEIGHT
+                opening *= EXCEPTION_WEIGHT
             self.opening_bonus += value * (opening - weight)
             value *= weight
             self.sentiment += value
+            self.sentence_sent += value
             self.sent_hits += 1
             self.sentence_hits += 1
         if term.contrast:
-            self.sentiment *= CONTRAST_BEFORE
-            self.opening_bonus *= CONTRAST_BEFORE
+            # only the sentence it stands in: "A。B，但是C" leaves A alone (a long review has many 但是)
+            self.sentiment -= self.sentence_sent * (1 - CONTRAST_BEFORE)
+            self.sentence_sent *= CONTRAST_BEFORE
+            if self.sentences == 0:
+                self.opening_bonus *= CONTRAST_BEFORE
             self.contrast_at = True
         if term.reservation:
             self.reservation_at = True
         if term.summary:
             self.summary_at = True
+        if term.exception:
+            self.exception_at = True
         if term.reply:
             self.replied = True
         if term.urgency and not (negated and term.urgency > 0):
@@ -543,6 +594,17 @@ class _Scan:
                 self.room = term.room
             elif term.room != self.room:
                 self.other_room = True
+
+
+def _soft_after(keys: list[str], j: int) -> bool:
+    """Does a softening tail start at token j ("了点", "一点", "了一点", "了些", "一些", "点儿")?"""
+    first = keys[j]
+    second = keys[j + 1] if j + 1 < len(keys) else ""
+    if first == "了":
+        first, second = second, keys[j + 2] if j + 2 < len(keys) else ""
+        if first in ("点", "些"):
+            return True
+    return (first == "一" and second in ("点", "些")) or (first == "点" and second == "儿")
 
 
 def _feature_set(keys: list[str]) -> set[str]:

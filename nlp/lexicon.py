@@ -45,6 +45,7 @@ class Term:
     intensity: float = 0.0  # multiplier for the next sentiment word; 0 = not an intensifier
     contrast: bool = False  # "但是": what came before counts less, the rest of the sentence more
     reservation: bool = False  # "就是/只是": a minor flaw follows ("不错，就是有点吵"), it counts less
+    exception: bool = False  # "除了": the clause it opens is the exception, the rest of the review the opposite
     summary: bool = False  # "总的来说": the guest's own verdict, the rest of the sentence counts double
     reply: bool = False  # "酒店回复": what follows is the hotel's answer to a review, not the guest's mood
     question: bool = False
@@ -117,7 +118,7 @@ def build_terms(dirs: Iterable[Path], canon: Callable[[str], str]) -> dict[str, 
                 for raw, weight in _pairs(data.get("intensifiers")):
                     if (t := get(raw)) is not None:
                         t.intensity = weight
-                for flag in ("contrast", "reservation", "summary", "reply", "question", "request"):
+                for flag in ("contrast", "reservation", "exception", "summary", "reply", "question", "request"):
                     for raw, _ in _pairs(data.get(flag)):
                         if (t := get(raw)) is not None:
                             setattr(t, flag, True)

@@ -33,6 +33,25 @@ NOW = datetime.fromisoformat("2025-12-20T10:00:00+08:00")
         # "好" before an opinion word intensifies it and is not itself praise
         ("冷氣壞咗，好熱", "negative"),
         ("房间好干净，谢谢", "positive"),
+        # 但是 discounts its own sentence only: a review's opening verdict survives later "A，但是B"s
+        ("房间很脏，很失望。位置不错，但是停车难。早餐不错，但是人多。泳池不错，但是水有点凉。", "negative"),
+        # the clause after 除了 (enumeration commas included) is the exception: here the only good things
+        ("除了早餐丰富、交通方便之外，没什么特色，房间也比较普通", "negative"),
+        # ... and after 本以为 it is the expectation that was not met
+        ("本以为是五星级会很干净舒适，结果地毯上都是污渍，卫生间还有异味", "negative"),
+        # praise in scare quotes is irony
+        ("服务真“好”，打了三次电话要毛巾都没人送来，我们只能自己去前台拿", "negative"),
+        # in a review, "？？？" is rhetorical
+        ("房间还算干净，位置也还可以，早餐很简单，房间也小，价格还要六百多一晚，四星级酒店的标准难道就是这样的？？？",
+         "negative"),
+        # a flaw followed by 了点/一点 is shrugged at
+        ("房间干净整洁，位置方便，不过价格贵了点，房间小了点，隔音差了点", "positive"),
+        # a multi-character negator stays a negator where jieba knows a longer word (不太好)
+        ("前台态度还行，房间不太好，有股霉味，隔音也一般，早餐不太好吃，停车也收费", "negative"),
+        ("酒店没有想象中的好，房间比较旧", "negative"),
+        # review vocabulary: star-level disparagement, value, coming back
+        ("设施陈旧，隔音差，不值这个价，顶多算个招待所", "negative"),
+        ("房间宽敞明亮，服务热情周到，性价比高，下次还会入住", "positive"),
         # requests stay neutral
         ("请送两条毛巾到808", "neutral"),
         ("Could you book a table for two at 7pm?", "neutral"),
