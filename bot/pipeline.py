@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert
 from sqlmodel import select
 
 from bot.config import Settings
@@ -28,7 +29,8 @@ from crm.db import Database
 from crm.guests import identify_guest, stated_language
 from crm.messages import summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
-from crm.outbox import enqueue, outbox_written
+from crm.outbox import enqueue, enqueue_rows, outbox_written
+from crm.rows import row_values
 from crm.types import utcnow
 from handlers.context import Turn
 from handlers.i18n import Catalog, normalize_locale, reply_language
@@ -237,34 +239,26 @@ class Pipeline:
         replies: list[Reply],
         ticket_id: int | None,
     ) -> None:
-        push = inbound.channel in self._push_channels
+        """Replies go in as two statements (messages, outbox rows): no ORM objects on the hottest path."""
+        if not replies:
+            return
+        messages, queued = [], []
         for reply in replies:
-            session.add(
-                Message(
-                    guest_id=guest.id or 0,
-                    channel=inbound.channel,
-                    direction="out",
-                    author="bot",
-                    text=reply.text,
-                    language=guest.language,
-                    ticket_id=ticket_id,
-                    inbox_id=inbox_id,
-                    analysis={"buttons": [button.as_dict() for button in reply.buttons]} if reply.buttons else {},
-                )
-            )
-            if push:
-                await enqueue(
-                    session,
-                    Outbox(
-                        channel=inbound.channel,
-                        chat_id=inbound.chat_id,
-                        guest_id=guest.id,
-                        kind="reply",
-                        text=reply.text,
-                        buttons=[button.as_dict() for button in reply.buttons],
-                        ticket_id=ticket_id,
-                    ),
-                )
+            buttons = [button.as_dict() for button in reply.buttons]
+            messages.append(row_values(
+                Message, guest_id=guest.id, channel=inbound.channel, direction="out", author="bot", text=reply.text,
+                language=guest.language, ticket_id=ticket_id, inbox_id=inbox_id,
+                analysis={"buttons": buttons} if buttons else {},
+            ))
+            queued.append(row_values(
+                Outbox, channel=inbound.channel, chat_id=inbound.chat_id, guest_id=guest.id, kind="reply",
+                text=reply.text, buttons=buttons, ticket_id=ticket_id,
+            ))
+        await session.flush()  # the guest's message and the turn's effects get their ids before the replies
+        connection = await session.connection()
+        await connection.execute(insert(Message.__table__), messages)  # type: ignore[attr-defined]
+        if inbound.channel in self._push_channels:
+            await enqueue_rows(session, queued)
 
     async def _apologise(self, inbox_id: int) -> Result:
         """The update failed for good: tell the guest politely (their words are kept in the inbox)."""

@@ -78,12 +78,13 @@ async def claim(session: AsyncSession, inbox_id: int) -> dict[str, Any] | None:
     """Mark the update done inside the transaction that processes it, and return its payload; None when
     it no longer needs processing. Done and the processing's effects commit together, or neither does.
     On PostgreSQL the UPDATE holds the row: a second worker waits, then finds it done."""
-    result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.id == inbox_id, InboxUpdate.status == "pending")  # type: ignore[arg-type]
-        .values(status="done", attempts=InboxUpdate.attempts + 1, processed_at=utcnow())
-        .returning(InboxUpdate.payload)
-        .execution_options(synchronize_session=False)
+    table = InboxUpdate.__table__  # type: ignore[attr-defined]
+    connection = await session.connection()  # a plain Core statement: no ORM bookkeeping on the hot path
+    result = await connection.execute(
+        update(table)
+        .where(table.c.id == inbox_id, table.c.status == "pending")
+        .values(status="done", attempts=table.c.attempts + 1, processed_at=utcnow())
+        .returning(table.c.payload)
     )
     payload: dict[str, Any] | None = result.scalar_one_or_none()
     return payload

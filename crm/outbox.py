@@ -8,8 +8,9 @@ sendMessage has no idempotency key, and greeting a guest twice is worse than ask
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -32,11 +33,11 @@ def outbox_written(session: AsyncSession) -> bool:
 
 
 async def enqueue(session: AsyncSession, row: Outbox) -> Outbox | None:
-    """Add a row; with a dedupe key already present, nothing is added and None is returned."""
+    """Add a row; with a dedupe key already present, nothing is added and None is returned. Without a
+    dedupe key the row is inserted with the transaction's other rows (its id is set at the next flush)."""
     session.info[_WRITTEN] = True
     if row.dedupe_key is None:
         session.add(row)
-        await session.flush()
         return row
     try:
         async with session.begin_nested():
@@ -44,6 +45,14 @@ async def enqueue(session: AsyncSession, row: Outbox) -> Outbox | None:
         return row
     except IntegrityError:
         return None
+
+
+async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Queue rows without dedupe keys in one statement (``crm.rows.row_values`` builds them)."""
+    if rows:
+        session.info[_WRITTEN] = True
+        connection = await session.connection()
+        await connection.execute(insert(Outbox.__table__), rows)  # type: ignore[attr-defined]
 
 
 async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...] = (), now: datetime | None = None) -> list[Outbox]:
