@@ -22,8 +22,9 @@ from bot.staff_web import add_staff_routes
 from bot.web import create_web_app
 from crm.db import Database
 from crm.migrate import upgrade
-from crm.models import RoomType
+from crm.models import Outbox, RoomType
 from handlers.i18n import Catalog
+from handlers.staff import report_uncertain
 from nlp import Analyzer
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Concierge:
         self.pipeline = Pipeline(self.settings, self.db, self.analyzer, Catalog())
         self.deliverer = Deliverer(self.db)
         self.pipeline.on_outbox = self.deliverer.wake
+        self.deliverer.on_uncertain = self._report_uncertain
         self.scheduler = SchedulerHost(self.settings, self.db, self.pipeline.catalog, on_queued=self.deliverer.wake)
         telegram = self.settings.telegram
         self.limiter = RateLimiter(telegram.rate_limit_per_second, telegram.rate_limit_per_chat_seconds)
@@ -81,6 +83,12 @@ class Concierge:
             if self.telegram.uses_webhook:
                 self.telegram.add_routes(self.web_app)
         log.info("components ready in %.2fs", time.perf_counter() - started)
+
+    async def _report_uncertain(self, rows: list[Outbox]) -> None:
+        log.warning("%d outbox rows left in flight by a stopped sender are now 'unknown'", len(rows))
+        async with self.db.write() as session:
+            await report_uncertain(session, self.pipeline.catalog, self.settings.default_language,
+                                   self.settings.hotel.zone, rows)
 
     async def prepare_store(self) -> None:
         await upgrade(self.db)

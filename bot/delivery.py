@@ -93,6 +93,7 @@ class Deliverer:
 
     def __init__(self, db: Database, *, batch: int = 200, idle_seconds: float = 1.0) -> None:
         self.db = db
+        self.on_uncertain: Callable[[list[Outbox]], Awaitable[None]] | None = None  # staff are told (bot.app)
         self._attempts: Coalescer[int] = Coalescer(partial(outbox.mark_attempt, db))
         self._sent: Coalescer[tuple[int, str | None]] = Coalescer(partial(outbox.mark_sent, db))
         self.batch = batch
@@ -109,7 +110,7 @@ class Deliverer:
         self._wake.set()
 
     async def start(self) -> None:
-        await outbox.recover_expired_leases(self.db)
+        await self._recover()
         self._task = asyncio.create_task(self._run(), name="outbox-delivery")
 
     async def stop(self) -> None:
@@ -124,7 +125,7 @@ class Deliverer:
             try:
                 if time.monotonic() >= next_recovery:  # rows leased by a worker that died since
                     next_recovery = time.monotonic() + RECOVERY_SECONDS
-                    await outbox.recover_expired_leases(self.db)
+                    await self._recover()
                 sent = await self.drain_once()
             except Exception:  # keep delivering after a database hiccup
                 log.exception("outbox delivery round failed")
@@ -135,6 +136,12 @@ class Deliverer:
                 except TimeoutError:
                     pass
                 self._wake.clear()
+
+    async def _recover(self) -> None:
+        uncertain = await outbox.recover_expired_leases(self.db)
+        if uncertain and self.on_uncertain is not None:
+            await self.on_uncertain(uncertain)
+            self.wake()
 
     async def drain_once(self) -> int:
         """Send one batch of due rows; returns how many rows were handled."""

@@ -37,6 +37,10 @@ class Metrics:
         self.outbox_lag = Gauge(
             "concierge_outbox_lag_seconds", "Age of the oldest due outbox row not yet sent", registry=self.registry
         )
+        self.outbox_unknown = Gauge(
+            "concierge_outbox_unknown", "Messages a stopped sender may or may not have delivered (staff check them)",
+            registry=self.registry,
+        )
 
     def processed(self, channel: str, seconds: float, replies: int) -> None:
         self.messages.labels(channel, "in").inc()
@@ -53,6 +57,9 @@ class Metrics:
             pending = (await session.execute(
                 select(func.count(), func.min(Outbox.next_attempt_at)).where(Outbox.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
             )).one()
+            unknown = (await session.execute(
+                select(func.count()).select_from(Outbox).where(Outbox.status == "unknown")  # type: ignore[arg-type]
+            )).scalar_one()
         states = {"on_time": 0, "response_overdue": 0, "resolution_overdue": 0}
         for respond_due, resolve_due, responded in rows:
             if resolve_due is not None and resolve_due < now:
@@ -66,6 +73,7 @@ class Metrics:
         count, oldest = pending
         self.outbox_pending.set(count or 0)
         self.outbox_lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        self.outbox_unknown.set(unknown)
 
     async def handler(self, _request: web.Request) -> web.Response:
         await self._refresh(utcnow())

@@ -136,20 +136,22 @@ async def mark_attempt(db: Database, outbox_ids: list[int]) -> None:
         )
 
 
-async def recover_expired_leases(db: Database, now: datetime | None = None) -> int:
+async def recover_expired_leases(db: Database, now: datetime | None = None) -> list[Outbox]:
     """Rows a dead sender left claimed: those whose request had left (``inflight``) become ``unknown`` —
     sendMessage has no idempotency key, and a message twice is worse than one for staff to check — and
-    rows that never reached the wire go back to pending."""
+    rows that never reached the wire go back to pending. Returns the rows that became unknown, for staff."""
     now = now or utcnow()
     async with db.write() as session:
         expired = Outbox.next_attempt_at < now  # type: ignore[operator]
-        unknown = await session.execute(
-            update(Outbox).where(expired, Outbox.status == INFLIGHT).values(status="unknown")
-        )
-        retried = await session.execute(
+        uncertain = list((await session.execute(
+            select(Outbox).where(expired, Outbox.status == INFLIGHT).order_by(Outbox.id)  # type: ignore[arg-type]
+        )).scalars())
+        for row in uncertain:
+            row.status = "unknown"
+        await session.execute(
             update(Outbox).where(expired, Outbox.status == "sending").values(status="pending", next_attempt_at=now)
         )
-        return int(unknown.rowcount or 0) + int(retried.rowcount or 0)  # type: ignore[attr-defined]
+        return uncertain
 
 
 async def pending_count(db: Database) -> int:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 
 import aiohttp
 from sqlmodel import select
 
 from bot.app import Concierge
 from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH, api_base, parse_update, split_text
-from crm.models import InboxUpdate, Message, Ticket
+from crm.models import Guest, InboxUpdate, Message, Outbox, Ticket
+from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
 from bot.fake_bot_api import FakeBotApi
@@ -197,3 +199,35 @@ def test_malformed_updates_and_callback_data_are_handled() -> None:
     assert forged is not None and forged.button == ""  # answered politely as a stale button
     command = parse_update({"update_id": 1, "message": {"chat": chat, "from": user, "text": "/language@bot en"}})
     assert command is not None and (command.command, command.text) == ("language", "en")
+
+
+async def test_a_send_cut_off_by_a_crash_is_not_repeated_and_staff_are_told(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi
+) -> None:
+    """A row the dead process had marked in flight: its lease expires on restart, the guest is not sent
+    the message a second time (it may have arrived), and the staff chat hears which guest to check."""
+    settings = make_settings(**telegram_env)
+    settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
+    app = Concierge(settings, analyzer=analyzer)
+    await app.prepare_store()
+    async with app.db.write() as session:
+        guest = Guest(name="Chen Jing", language="en")
+        session.add(guest)
+        await session.flush()
+        session.add(Outbox(channel="telegram", chat_id="4242", guest_id=guest.id, kind="reply",
+                           text="Your room 1208 is ready", status="inflight",
+                           next_attempt_at=utcnow() - timedelta(minutes=1)))
+    await app.start()
+    try:
+        await fake_api.wait_for(lambda: fake_api.to_chat(STAFF_CHAT))
+        notice = fake_api.to_chat(STAFF_CHAT)[0].text
+        assert "Chen Jing" in notice and "Your room 1208 is ready" in notice
+        await asyncio.sleep(0.5)
+        assert fake_api.to_chat(4242) == []
+        async with app.db.read() as session:
+            assert [row.status for row in (await session.execute(select(Outbox).where(Outbox.chat_id == "4242"))).scalars()] == ["unknown"]
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{app.port}/metrics") as response:
+                assert "concierge_outbox_unknown 1.0" in await response.text()
+    finally:
+        await app.stop()
