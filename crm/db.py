@@ -58,7 +58,7 @@ class _OnLoopConnection(aiosqlite.Connection):
 
 def _on_loop_engine(url: URL) -> AsyncEngine:
     """An engine whose connections never wait for a lock on the loop: ``busy_timeout`` is 0, and a write
-    that finds another process writing falls back to the threaded engine (see ``Database._scope``)."""
+    that finds another process writing falls back to the threaded engine (``Database._session``)."""
 
     async def connect() -> aiosqlite.Connection:
         # isolation_level=None: we issue BEGIN ourselves; check_same_thread: the pool may close from elsewhere

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import aiohttp
+import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.app import Concierge
@@ -63,3 +66,39 @@ async def test_concurrent_read_then_write_loses_no_update(make_settings: Setting
         assert (await session.get(Guest, guest.id)).points == 60  # type: ignore[union-attr]
     for db in [database, *others]:
         await db.dispose()
+
+
+async def test_a_short_write_waits_for_another_process_off_the_loop(make_settings: SettingsFactory) -> None:
+    """Short transactions run on the loop's thread; when another process holds SQLite's write lock they
+    must wait for it without freezing the loop (other guests' chats go on), and then commit."""
+    database = Database(make_settings().database_url)
+    if not database.is_sqlite:
+        await database.dispose()
+        pytest.skip("SQLite's single writer; PostgreSQL has row locks")
+    await upgrade(database)
+    path = make_url(database.url).database
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # "another process"
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with database.write(short=True) as session:
+            session.add(Guest(name="Waited"))
+
+    ticking = asyncio.create_task(ticker())
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writing.done() and ticks >= 10  # waiting, and the loop is free meanwhile
+    other.execute("ROLLBACK")
+    other.close()
+    await asyncio.wait_for(writing, timeout=5)
+    ticking.cancel()
+    async with database.read(short=True) as session:
+        assert [guest.name for guest in (await session.execute(select(Guest))).scalars()] == ["Waited"]
+    await database.dispose()
