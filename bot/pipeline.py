@@ -19,20 +19,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy import insert
 from sqlmodel import select
 
 from bot.config import Settings
 from crm import inbox
-from crm.conversation import load_state, touch
+from crm.conversation import open_turn, touch
 from crm.db import Database
-from crm.guests import identify_guest, stated_language
-from crm.messages import summarise_analysis
+from crm.messages import add_line, add_lines, link_ticket, summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue, enqueue_rows, outbox_written
 from crm.rows import row_values
 from crm.types import utcnow
 from handlers.context import Turn
+from handlers.flood import WINDOW as FLOOD_WINDOW
 from handlers.i18n import Catalog, normalize_locale, reply_language
 from handlers.router import handle
 from handlers.types import Button, Inbound, Reply
@@ -175,60 +174,50 @@ class Pipeline:
         self, session: AsyncSession, inbox_id: int, inbound: Inbound, analysis: Analysis | None, now: datetime
     ) -> tuple[list[Reply], int]:
         hint = normalize_locale(inbound.language_hint) or self.settings.default_language
-        guest, _ = await identify_guest(
-            session,
-            inbound.channel,
-            inbound.external_id,
-            chat_id=inbound.chat_id,
-            display_name=inbound.display_name,
-            language=hint,
+        opened = await open_turn(
+            session, inbound.channel, inbound.external_id, since=now - FLOOD_WINDOW,
+            chat_id=inbound.chat_id, display_name=inbound.display_name, language=hint,
         )
+        guest = opened.guest
         assert guest.id is not None
-        stated = await stated_language(session, guest.id)
-        if stated:
-            guest.language = stated
+        if opened.stated_language:
+            guest.language = opened.stated_language
         elif analysis is not None and _has_words(inbound.text):
             meaningful = analysis.category != "other" or analysis.confidence >= MEANINGFUL or len(inbound.text.split()) >= 3
             guest.language = reply_language(guest.language, analysis.lang, inbound.text, meaningful=meaningful)
         locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
-        message = self._inbound_message(guest, inbox_id, inbound, analysis)
-        session.add(message)  # inserted with the replies at commit; flushed earlier only if its id is needed
-        state = await load_state(session, guest.id)
+        message_id = await add_line(session, **self._inbound_line(guest, inbox_id, inbound, analysis))
         turn = Turn(
             session=session,
             hotel=self.settings,
             catalog=self.catalog,
             inbound=inbound,
             guest=guest,
-            state=state,
-            message=message,
+            state=opened.state,
+            message_id=message_id,
             analysis=analysis,
             locale=locale,
             now=now,
+            recent_inbound=opened.recent_inbound,
         )
         await handle(turn)
-        touch(state)
-        message.ticket_id = turn.ticket_id
+        touch(opened.state)
+        if turn.ticket_id is not None:
+            await link_ticket(session, message_id, turn.ticket_id)
         await self._persist_replies(session, guest, inbox_id, inbound, turn.replies, turn.ticket_id)
         return turn.replies, guest.id
 
-    def _inbound_message(
+    def _inbound_line(
         self, guest: Guest, inbox_id: int, inbound: Inbound, analysis: Analysis | None
-    ) -> Message:
+    ) -> dict[str, Any]:
         text = inbound.text if inbound.button is None else f"[{inbound.button}]"
         if inbound.command:
             text = f"/{inbound.command}"
         data = analysis.to_dict() if analysis is not None else {}
-        return Message(
-            guest_id=guest.id or 0,
-            channel=inbound.channel,
-            direction="in",
-            author="guest",
-            text=text[:MAX_STORED_TEXT],
-            analysis=data,
-            inbox_id=inbox_id,
-            **summarise_analysis(data),
-        )
+        return {
+            "guest_id": guest.id, "channel": inbound.channel, "direction": "in", "author": "guest",
+            "text": text[:MAX_STORED_TEXT], "analysis": data, "inbox_id": inbox_id, **summarise_analysis(data),
+        }
 
     async def _persist_replies(
         self,
@@ -254,9 +243,7 @@ class Pipeline:
                 Outbox, channel=inbound.channel, chat_id=inbound.chat_id, guest_id=guest.id, kind="reply",
                 text=reply.text, buttons=buttons, ticket_id=ticket_id,
             ))
-        await session.flush()  # the guest's message and the turn's effects get their ids before the replies
-        connection = await session.connection()
-        await connection.execute(insert(Message.__table__), messages)  # type: ignore[attr-defined]
+        await add_lines(session, messages)
         if inbound.channel in self._push_channels:
             await enqueue_rows(session, queued)
 

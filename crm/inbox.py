@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -14,9 +14,16 @@ from sqlmodel import select
 
 from crm.db import Database
 from crm.models import InboxUpdate
-from crm.types import utcnow
+from crm.types import UTCDateTime, utcnow
 
 MAX_ATTEMPTS = 5
+_TABLE = InboxUpdate.__table__  # type: ignore[attr-defined]
+_CLAIM = (  # built once (see claim)
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("inbox_id"), _TABLE.c.status == "pending")
+    .values(status="done", attempts=_TABLE.c.attempts + 1, processed_at=bindparam("now", type_=UTCDateTime()))
+    .returning(_TABLE.c.payload)
+)
 
 
 async def accept(
@@ -78,14 +85,8 @@ async def claim(session: AsyncSession, inbox_id: int) -> dict[str, Any] | None:
     """Mark the update done inside the transaction that processes it, and return its payload; None when
     it no longer needs processing. Done and the processing's effects commit together, or neither does.
     On PostgreSQL the UPDATE holds the row: a second worker waits, then finds it done."""
-    table = InboxUpdate.__table__  # type: ignore[attr-defined]
     connection = await session.connection()  # a plain Core statement: no ORM bookkeeping on the hot path
-    result = await connection.execute(
-        update(table)
-        .where(table.c.id == inbox_id, table.c.status == "pending")
-        .values(status="done", attempts=table.c.attempts + 1, processed_at=utcnow())
-        .returning(table.c.payload)
-    )
+    result = await connection.execute(_CLAIM, {"inbox_id": inbox_id, "now": utcnow()})
     payload: dict[str, Any] | None = result.scalar_one_or_none()
     return payload
 

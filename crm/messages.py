@@ -4,16 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from crm.models import Message
+from crm.rows import row_values
+
+# Built once: a guest turn writes its lines as plain Core statements (see bot.pipeline)
+_TABLE = Message.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)
+_INSERT_RETURNING_ID = insert(_TABLE).returning(_TABLE.c.id)
+_SET_TICKET = update(_TABLE).where(_TABLE.c.id == bindparam("message_id")).values(ticket_id=bindparam("ticket"))
 
 
 async def log_message(session: AsyncSession, message: Message) -> Message:
     session.add(message)
     await session.flush()
     return message
+
+
+async def add_line(session: AsyncSession, **values: Any) -> int:
+    """Insert one line of the log; returns its id. Anything the session holds is flushed first, so ids
+    keep the order in which things happened."""
+    await session.flush()
+    connection = await session.connection()
+    return int((await connection.execute(_INSERT_RETURNING_ID, row_values(Message, **values))).scalar_one())
+
+
+async def add_lines(session: AsyncSession, lines: list[dict[str, Any]]) -> None:
+    """Insert several lines (``crm.rows.row_values(Message, …)``) in one statement."""
+    if lines:
+        await session.flush()
+        connection = await session.connection()
+        await connection.execute(_INSERT, lines)
+
+
+async def link_ticket(session: AsyncSession, message_id: int, ticket_id: int) -> None:
+    connection = await session.connection()
+    await connection.execute(_SET_TICKET, {"message_id": message_id, "ticket": ticket_id})
 
 
 async def history(session: AsyncSession, guest_id: int, *, limit: int = 50, after_id: int = 0) -> list[Message]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm.models import ConversationState, Guest, Message
+from crm.models import ConversationState, Guest
 from handlers.i18n import BilingualText, Catalog
 from handlers.types import Button, Inbound, Reply
 from nlp import Analysis
@@ -73,10 +73,11 @@ class Turn:
     inbound: Inbound
     guest: Guest
     state: ConversationState
-    message: Message
+    message_id: int  # the guest's message in the log (preferences point at it)
     analysis: Analysis | None
     locale: str
     now: datetime
+    recent_inbound: int = 0  # the guest's messages in the last flood window, this one not included
     replies: list[Reply] = field(default_factory=list)
     ticket_id: int | None = None
 

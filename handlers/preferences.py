@@ -16,10 +16,9 @@ async def learn(turn: Turn) -> None:
     """Store what the message revealed, with the message it came from."""
     if turn.analysis is None or not turn.analysis.preferences:
         return
-    await turn.session.flush()  # the preference points at this message: it needs its id
     for key, value in turn.analysis.preferences.items():
         await remember_preference(
-            turn.session, turn.guest.id or 0, key, str(value), source="learned", message_id=turn.message.id
+            turn.session, turn.guest.id or 0, key, str(value), source="learned", message_id=turn.message_id
         )
 
 
@@ -45,5 +44,5 @@ async def _set_language(turn: Turn, locale: str) -> None:
     turn.guest.language = locale
     turn.locale = locale
     await turn.session.flush()
-    await remember_preference(turn.session, turn.guest.id or 0, LANGUAGE_KEY, locale, source="stated", message_id=turn.message.id)
+    await remember_preference(turn.session, turn.guest.id or 0, LANGUAGE_KEY, locale, source="stated", message_id=turn.message_id)
     turn.say("language.set")

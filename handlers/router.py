@@ -96,7 +96,7 @@ def _button_handler(value: str) -> Handler | None:
 async def handle(turn: Turn) -> None:
     inbound = turn.inbound
     command = COMMANDS.get(inbound.command or "") if inbound.command else None
-    if await flood.flooding(turn):
+    if flood.flooding(turn):
         pass
     elif command is not None:
         await command(turn)
