@@ -201,7 +201,7 @@ class Pipeline:
             recent_inbound=opened.recent_inbound,
         )
         await handle(turn)
-        touch(opened.state)
+        await touch(session, guest.id)
         if turn.ticket_id is not None:
             await link_ticket(session, message_id, turn.ticket_id)
         await self._persist_replies(session, guest, inbox_id, inbound, turn.replies, turn.ticket_id)

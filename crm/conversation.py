@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from crm.guests import identify_guest, stated_language
 from crm.models import ChannelIdentity, ConversationState, Guest, Message, Preference
-from crm.types import utcnow
+from crm.types import UTCDateTime, utcnow
 
 
 def _returning_guest() -> Any:
@@ -38,6 +38,11 @@ def _returning_guest() -> Any:
 
 
 _RETURNING_GUEST = _returning_guest()
+_STATE = ConversationState.__table__  # type: ignore[attr-defined]
+_TOUCH = (
+    update(_STATE).where(_STATE.c.guest_id == bindparam("guest"))
+    .values(updated_at=bindparam("now", type_=UTCDateTime()))
+)
 
 
 @dataclass
@@ -85,8 +90,11 @@ async def load_state(session: AsyncSession, guest_id: int) -> ConversationState:
     return state
 
 
-def touch(state: ConversationState) -> None:
-    state.updated_at = utcnow()
+async def touch(session: AsyncSession, guest_id: int) -> None:
+    """Mark the conversation active now (a flow left idle expires from here). A Core statement: on a
+    plain turn it is the only change to the row, and the ORM's flush of one column costs more than the SQL."""
+    connection = await session.connection()
+    await connection.execute(_TOUCH, {"guest": guest_id, "now": utcnow()})
 
 
 async def release_handoff(session: AsyncSession, guest_id: int) -> None:
@@ -94,4 +102,4 @@ async def release_handoff(session: AsyncSession, guest_id: int) -> None:
     state = await load_state(session, guest_id)
     state.handoff = False
     state.low_confidence_streak = 0
-    touch(state)
+    await touch(session, guest_id)
