@@ -180,11 +180,14 @@ class Pipeline:
         )
         guest = opened.guest
         assert guest.id is not None
+        language = guest.language
         if opened.stated_language:
-            guest.language = opened.stated_language
+            language = opened.stated_language
         elif analysis is not None and _has_words(inbound.text):
             meaningful = analysis.category != "other" or analysis.confidence >= MEANINGFUL or len(inbound.text.split()) >= 3
-            guest.language = reply_language(guest.language, analysis.lang, inbound.text, meaningful=meaningful)
+            language = reply_language(guest.language, analysis.lang, inbound.text, meaningful=meaningful)
+        if language != guest.language:  # assigning even the same value would make the ORM flush the guest
+            guest.language = language
         locale = guest.language if guest.language in self.settings.languages else self.settings.default_language
         message_id = await add_line(session, **self._inbound_line(guest, inbox_id, inbound, analysis))
         turn = Turn(
