@@ -121,8 +121,9 @@ class Pipeline:
             known, chat = found, (found.channel, found.chat_key)
         async with self._chat_lock(f"{chat[0]}:{chat[1]}"):
             pending = known or await self._pending(inbox_id)
-            if pending is None:
-                return Result(await self.replies_for(inbox_id), duplicate=True)
+            if pending is None:  # only a web client re-sending a message waits for the replies it was given
+                pushed = chat[0] in self._push_channels
+                return Result([] if pushed else await self.replies_for(inbox_id), duplicate=True)
             started = time.perf_counter()
             try:
                 result = await self._process(inbox_id, pending)

@@ -179,6 +179,10 @@ class TelegramChannel:
         process may poll). Extra workers behind the same webhook only process and send."""
         await self.app.initialize()
         await self.app.start()
+        # What an earlier run accepted but did not process, queued before any new intake: recovering after
+        # polling started would queue the new updates a second time (harmless, the claim decides, but each
+        # would cost a read and a reply lookup).
+        await self._recover()
         if primary and self.uses_webhook:
             await self.app.bot.set_webhook(
                 self.settings.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
@@ -186,7 +190,6 @@ class TelegramChannel:
         elif primary:
             await self.app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
-        await self._recover()
         self._sweeper = asyncio.create_task(self._sweep(), name="telegram-inbox-sweep")
 
     async def _recover(self, received_before: datetime | None = None) -> None:
