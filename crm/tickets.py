@@ -51,12 +51,12 @@ async def open_ticket(session: AsyncSession, spec: TicketSpec, *, now: datetime 
 async def add_event(
     session: AsyncSession, ticket: Ticket, kind: str, *, actor: str = "bot", note: str = "", now: datetime | None = None
 ) -> TicketEvent:
+    """Inserted with the transaction's next flush (several events of a turn go in one statement)."""
     assert ticket.id is not None
     now = now or utcnow()
     event = TicketEvent(ticket_id=ticket.id, kind=kind, actor=actor, note=note[:2000], created_at=now)
     ticket.updated_at = now
     session.add(event)
-    await session.flush()
     return event
 
 
