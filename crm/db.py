@@ -184,17 +184,18 @@ class Database:
     ) -> AsyncSession | None:
         """A session with its transaction begun now (on SQLite: ``BEGIN <mode>``), closed by ``stack``."""
         scope = AsyncExitStack()
-        raw = await scope.enter_async_context(engine.connect())
-        connection: AsyncConnection = raw
-        if self.is_sqlite:
-            connection = await raw.execution_options(sqlite_begin=mode)
-        session = await scope.enter_async_context(AsyncSession(bind=connection, expire_on_commit=False))
-        await scope.enter_async_context(session.begin())
         try:
+            raw = await scope.enter_async_context(engine.connect())
+            connection: AsyncConnection = raw
+            if self.is_sqlite:
+                connection = await raw.execution_options(sqlite_begin=mode)
+            session = await scope.enter_async_context(AsyncSession(bind=connection, expire_on_commit=False))
+            await scope.enter_async_context(session.begin())
             await session.connection()
-        except OperationalError as exc:
+        except BaseException as exc:  # also a cancellation while waiting for the lock: give the connection back
             await scope.__aexit__(type(exc), exc, exc.__traceback__)  # rolls back and closes
-            if give_way and ("locked" in str(exc) or "busy" in str(exc)):
+            locked = isinstance(exc, OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+            if give_way and locked:
                 return None
             raise
         await stack.enter_async_context(scope)
