@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -30,19 +29,7 @@ async def accept(
     db: Database, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]
 ) -> tuple[int, bool]:
     """Commit an update; returns (inbox id, is_new). A duplicate delivery returns the first row's id."""
-    try:
-        async with db.write(short=True) as session:
-            row = InboxUpdate(channel=channel, update_id=update_id, chat_key=chat_key, payload=payload)
-            session.add(row)
-            await session.flush()
-            assert row.id is not None
-            return row.id, True
-    except IntegrityError:
-        async with db.read() as session:
-            result = await session.execute(
-                select(InboxUpdate.id).where(InboxUpdate.channel == channel, InboxUpdate.update_id == update_id)
-            )
-            return int(result.scalar_one()), False
+    return (await accept_many(db, channel, [(update_id, chat_key, payload)]))[0]
 
 
 async def accept_many(
