@@ -143,9 +143,10 @@ async def recover_expired_leases(db: Database, now: datetime | None = None) -> l
     now = now or utcnow()
     async with db.write() as session:
         expired = Outbox.next_attempt_at < now  # type: ignore[operator]
-        uncertain = list((await session.execute(
-            select(Outbox).where(expired, Outbox.status == INFLIGHT).order_by(Outbox.id)  # type: ignore[arg-type]
-        )).scalars())
+        query = select(Outbox).where(expired, Outbox.status == INFLIGHT).order_by(Outbox.id)  # type: ignore[arg-type]
+        if not db.is_sqlite:  # two workers recovering at once: each row is reported by one of them
+            query = query.with_for_update(skip_locked=True)
+        uncertain = list((await session.execute(query)).scalars())
         for row in uncertain:
             row.status = "unknown"
         await session.execute(
