@@ -235,6 +235,7 @@ class Pipeline:
         """Replies go in as two statements (messages, outbox rows): no ORM objects on the hottest path."""
         if not replies:
             return
+        push = inbound.channel in self._push_channels  # the web page takes its replies from the response
         messages, queued = [], []
         for reply in replies:
             buttons = [button.as_dict() for button in reply.buttons]
@@ -243,13 +244,13 @@ class Pipeline:
                 language=guest.language, ticket_id=ticket_id, inbox_id=inbox_id,
                 analysis={"buttons": buttons} if buttons else {},
             ))
-            queued.append(row_values(
-                Outbox, channel=inbound.channel, chat_id=inbound.chat_id, guest_id=guest.id, kind="reply",
-                text=reply.text, buttons=buttons, ticket_id=ticket_id,
-            ))
+            if push:
+                queued.append(row_values(
+                    Outbox, channel=inbound.channel, chat_id=inbound.chat_id, guest_id=guest.id, kind="reply",
+                    text=reply.text, buttons=buttons, ticket_id=ticket_id,
+                ))
         await add_lines(session, messages)
-        if inbound.channel in self._push_channels:
-            await enqueue_rows(session, queued)
+        await enqueue_rows(session, queued)
 
     async def _apologise(self, inbox_id: int) -> Result:
         """The update failed for good: tell the guest politely (their words are kept in the inbox)."""

@@ -15,6 +15,13 @@ from crm.models import ChannelIdentity, ConversationState, Guest, Message, Prefe
 from crm.types import UTCDateTime, utcnow
 
 
+def _recent_inbound(guest_id: Any, since: Any) -> Any:
+    """How many messages the guest sent since ``since`` (flood control)."""
+    return select(func.count()).select_from(Message).where(
+        Message.guest_id == guest_id, Message.direction == "in", Message.created_at > since  # type: ignore[operator]
+    )
+
+
 def _returning_guest() -> Any:
     """Identity, guest, conversation (locked), stated language and recent message count in one query;
     built once, with parameters, because building it cost as much as running it."""
@@ -23,11 +30,7 @@ def _returning_guest() -> Any:
         .where(Preference.guest_id == Guest.id, Preference.key == "language", Preference.source == "stated")
         .scalar_subquery()
     )
-    recent = (
-        select(func.count()).select_from(Message)
-        .where(Message.guest_id == Guest.id, Message.direction == "in", Message.created_at > bindparam("since"))  # type: ignore[operator]
-        .scalar_subquery()
-    )
+    recent = _recent_inbound(Guest.id, bindparam("since")).scalar_subquery()
     return (
         select(ChannelIdentity, Guest, ConversationState, stated, recent)
         .join(Guest, Guest.id == ChannelIdentity.guest_id)  # type: ignore[arg-type]
@@ -74,10 +77,7 @@ async def open_turn(
     )
     assert guest.id is not None
     state = await load_state(session, guest.id)
-    count = (await session.execute(
-        select(func.count()).select_from(Message)
-        .where(Message.guest_id == guest.id, Message.direction == "in", Message.created_at > since)  # type: ignore[operator]
-    )).scalar_one()
+    count = (await session.execute(_recent_inbound(guest.id, since))).scalar_one()
     return Opened(guest, state, await stated_language(session, guest.id), int(count))
 
 

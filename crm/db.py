@@ -192,7 +192,7 @@ class Database:
             session = await scope.enter_async_context(AsyncSession(bind=connection, expire_on_commit=False))
             await scope.enter_async_context(session.begin())
             await session.connection()
-        except BaseException as exc:  # also a cancellation while waiting for the lock: give the connection back
+        except BaseException as exc:  # a cancellation too: the connection goes back explicitly, not via the GC
             await scope.__aexit__(type(exc), exc, exc.__traceback__)  # rolls back and closes
             locked = isinstance(exc, OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
             if give_way and locked:

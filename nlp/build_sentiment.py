@@ -32,6 +32,7 @@ RATE = 0.3
 
 
 def read_rows(path: Path) -> list[tuple[str, str]]:
+    """(sentiment, text) of the negative/positive rows of a TSV with `sentiment` and `text` columns."""
     rows: list[tuple[str, str]] = []
     with path.open(encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")

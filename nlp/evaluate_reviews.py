@@ -18,22 +18,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nlp.analyzer import Analyzer
+from nlp.build_sentiment import read_rows
 
 
 def read_halves(path: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(half A, half B) as (gold sentiment, text) rows of a TSV with `sentiment` and `text` columns."""
     half_a: list[tuple[str, str]] = []
     half_b: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        s_col, t_col = header.index("sentiment"), header.index("text")
-        for line in handle:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) <= max(s_col, t_col) or parts[s_col] not in ("positive", "negative"):
-                continue
-            text = parts[t_col]
-            even = int(hashlib.md5(text.encode("utf-8")).hexdigest(), 16) % 2 == 0
-            (half_a if even else half_b).append((parts[s_col], text))
+    for sentiment, text in read_rows(path):
+        even = int(hashlib.md5(text.encode("utf-8")).hexdigest(), 16) % 2 == 0
+        (half_a if even else half_b).append((sentiment, text))
     return half_a, half_b
 
 
