@@ -42,6 +42,9 @@ class FakeBotApi:
     token: str = "4242:TEST-token-not-a-secret-aaaaaaaaaaaa"
     global_limit: float | None = None  # messages per second before answering 429
     per_chat_gap: float | None = None  # seconds between two messages to one private chat
+    send_latency: float = 0.0  # seconds a sendMessage takes, like a real server's round trip
+    sends_in_flight: int = 0
+    most_sends_in_flight: int = 0
     updates: list[dict[str, Any]] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
@@ -206,6 +209,13 @@ class FakeBotApi:
         return _ok(self.updates[:limit])
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        if self.send_latency:
+            self.sends_in_flight += 1
+            self.most_sends_in_flight = max(self.most_sends_in_flight, self.sends_in_flight)
+            try:
+                await asyncio.sleep(self.send_latency)
+            finally:
+                self.sends_in_flight -= 1
         chat_id = int(params["chat_id"])
         now = time.monotonic()
         if self._limited(chat_id, now):

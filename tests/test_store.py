@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
+import warnings
 
 import aiohttp
 import pytest
@@ -101,4 +103,39 @@ async def test_a_short_write_waits_for_another_process_off_the_loop(make_setting
     ticking.cancel()
     async with database.read(short=True) as session:
         assert [guest.name for guest in (await session.execute(select(Guest))).scalars()] == ["Waited"]
+    await database.dispose()
+
+
+async def test_a_write_cancelled_while_waiting_for_the_lock_gives_its_connection_back(
+    make_settings: SettingsFactory,
+) -> None:
+    """Shutdown cancels turns that wait for another process's write lock; their connections must go back
+    to the pool, not be left for the garbage collector."""
+    database = Database(make_settings().database_url)
+    if not database.is_sqlite:
+        await database.dispose()
+        pytest.skip("SQLite's single writer; PostgreSQL has row locks")
+    await upgrade(database)
+    other = sqlite3.connect(make_url(database.url).database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with database.write(short=True) as session:
+            session.add(Guest(name="Never"))
+
+    writing = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        writing.cancel()
+        await asyncio.sleep(0.1)
+        other.execute("ROLLBACK")  # the thread's BEGIN returns; the cancelled turn then closes its connection
+        other.close()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        gc.collect()  # a connection nobody closed is found here, with an SAWarning
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert not [w for w in caught if "non-checked-in connection" in str(w.message)]
+    async with database.read() as session:
+        assert (await session.execute(select(Guest))).scalars().all() == []
     await database.dispose()

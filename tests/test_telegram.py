@@ -231,3 +231,23 @@ async def test_a_send_cut_off_by_a_crash_is_not_repeated_and_staff_are_told(
                 assert "concierge_outbox_unknown 1.0" in await response.text()
     finally:
         await app.stop()
+
+
+async def test_no_more_bot_api_requests_in_flight_than_configured(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi
+) -> None:
+    """Answers to many chats go out concurrently, but never more requests at once than
+    ``telegram.max_concurrent_sends`` (each open connection costs the HTTP client CPU per request)."""
+    fake_api.send_latency = 0.05
+    settings = make_settings(**telegram_env)
+    fast = settings.telegram.model_copy(update={"poll_timeout": 1, "max_concurrent_sends": 3,
+                                                "rate_limit_per_second": 1000.0, "rate_limit_per_chat_seconds": 0.0})
+    app = Concierge(settings.model_copy(update={"telegram": fast}), analyzer=analyzer)
+    for chat in range(30):
+        fake_api.push_text(6000 + chat, "wifi?", language="en")
+    await app.start()
+    try:
+        await fake_api.wait_for(lambda: all(fake_api.to_chat(6000 + chat) for chat in range(30)), timeout=30)
+    finally:
+        await app.stop()
+    assert fake_api.most_sends_in_flight == 3  # concurrent (not one at a time), and capped
