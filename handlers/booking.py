@@ -121,7 +121,8 @@ async def on_text(turn: Turn) -> bool:
     entities = dict(analysis.entities) if analysis else {}
     _read_bare_number(turn, entities)
     wanted = {"check_in", "check_out", "nights", "room_type", "guests", "rooms"}
-    if analysis is not None and not wanted & set(entities) and analysis.category not in ("booking", "other"):
+    # A new topic ends the booking; a smile or a "great!" at the quote does not (the quote is shown again)
+    if analysis is not None and not wanted & set(entities) and analysis.category not in ("booking", "other", "praise"):
         clear_flow(turn)  # the guest moved on to something else: let the router take it
         return False
     slots = dict(turn.state.slots)

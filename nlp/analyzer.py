@@ -120,7 +120,8 @@ class Analyzer:
         for directory in dirs:
             userdict = Path(directory) / "userdict.txt"
             if userdict.is_file():
-                self._jieba.load_userdict(str(userdict))
+                with userdict.open("rb") as handle:  # given a path, jieba leaves the file open
+                    self._jieba.load_userdict(handle)
         freq = self._jieba.FREQ
         words = set(raw_terms(dirs))
         room_forms = {str(s) for syns in (room_types or {}).values() for s in syns}

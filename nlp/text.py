@@ -18,6 +18,9 @@ import opencc
 # Characters that Unicode calls "control" or "format" (zero-width joiners, bidi marks, NUL...) carry no
 # meaning for us and break regexes that expect adjacent characters; they become spaces or vanish.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+# Pasted HTML: script/style bodies are code, tag names are not the guest's words (they read as English)
+_MARKUP_BLOCK_RE = re.compile(r"<(script|style)\b[^>]*>.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_TAG_RE = re.compile(r"</?[a-zA-Z][^<>]{0,300}>")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _ASCII_LETTER_RE = re.compile(r"[a-z]")
 _EN_WORD_RE = re.compile(r"[a-z]{2,}|\b[a-z]\b")
@@ -39,6 +42,13 @@ _CONTRACTION_RE = re.compile(
 
 # "wi-fi", "a/c", "check-in": one spelling each, so lexicon entries need not list every variant
 _ASCII_FIXES_RE = re.compile(r"\bwi[- ]?fi\b|\ba/c\b|(?<=[a-z])-(?=[a-z])")
+
+
+def strip_markup(text: str) -> str:
+    """The guest's words without pasted HTML: tags and script/style bodies become spaces."""
+    if "<" not in text:
+        return text
+    return _TAG_RE.sub(" ", _MARKUP_BLOCK_RE.sub(" ", text))
 
 
 def _ascii_fix(match: re.Match[str]) -> str:
@@ -101,9 +111,10 @@ class Normaliser:
         self._t2s.convert("預熱")  # load the dictionaries now, not on the first guest message
 
     def clean(self, text: str, limit: int) -> str:
-        """NFKC, lower case, no control characters, apostrophes unified, whitespace collapsed."""
+        """NFKC, lower case, no control characters or markup, apostrophes unified, whitespace collapsed."""
         if len(text) > limit:
             text = text[:limit]
+        text = strip_markup(text)
         if not text.isascii():
             if not unicodedata.is_normalized("NFKC", text):
                 text = unicodedata.normalize("NFKC", text)

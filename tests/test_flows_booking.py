@@ -77,6 +77,17 @@ async def test_traditional_chinese_in_traditional_out(bot: Concierge, client: ai
     assert "請問您計劃哪天入住" in asked
 
 
+async def test_pasted_markup_mid_booking_keeps_the_guests_language(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "markup")
+    await guest.say("我想订明晚的大床房，住两晚，两个人")
+    answer = await guest.say("<script>alert(1)</script>😀😀")  # tag names are not English words
+    assert "豪华大床房" in answer and "¥1,376" in answer  # still Chinese, and a smile at the quote shows it again
+    assert "book:confirm" in guest.buttons
+    assert "预订成功" in await guest.say("确认")  # the booking survived the paste
+    [booking] = await _bookings(bot)
+    assert booking.status == "confirmed"
+
+
 async def test_abandoning_a_booking_and_changing_topic(bot: Concierge, client: aiohttp.ClientSession) -> None:
     guest = WebGuest(bot, client, "abandon")
     await guest.say("我想订房")

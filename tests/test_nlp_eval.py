@@ -70,3 +70,27 @@ def test_read_tsv_needs_a_header(tmp_path: Path) -> None:
     bad.write_text("booking\t订房\n", encoding="utf-8")
     with pytest.raises(ValueError):
         read_tsv(bad)
+
+
+def test_review_overlap_with_third_party_training_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`evaluate_reviews --overlap` finds reviews a third-party model was trained on (verbatim up to
+    spaces and punctuation, or sharing a long run of characters) and nothing else."""
+    from nlp.evaluate_reviews import main, overlap_counts, read_halves
+
+    reviews = [
+        ("positive", "房间干净，服务热情，下次还会再来。"),
+        ("negative", "隔音太差了，整晚都睡不好，前台态度也很冷淡，不会再住。"),
+        ("positive", "位置很好，离地铁站只有五分钟，早餐品种丰富，性价比高。"),
+        ("negative", "空调坏了没人修"),
+    ]
+    tsv = tmp_path / "reviews.tsv"
+    tsv.write_text("sentiment\ttext\n" + "".join(f"{s}\t{t}\n" for s, t in reviews), encoding="utf-8")
+    training = tmp_path / "pos.txt"
+    training.write_text("房间干净 服务热情 下次还会再来\n"  # same review, other punctuation
+                        "我们一家：位置很好，离地铁站只有五分钟，早餐品种丰富！\n"  # shares a long run
+                        "空调坏了\n", encoding="utf-8")  # too short a run to count
+    halves = read_halves(tsv)
+    counts = overlap_counts(halves, [training])
+    assert sum(v for v, _ in counts) == 1 and sum(s for _, s in counts) == 1
+    assert main([str(tsv), "--overlap", str(training)]) == 0
+    assert "verbatim" in capsys.readouterr().out
