@@ -16,7 +16,7 @@ from bot.metrics import Metrics
 from bot.nlp_setup import build_analyzer
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
-from bot.scheduler_setup import SchedulerHost
+from bot.scheduler_setup import SchedulerHost, quiet_until
 from bot.telegram_channel import TelegramChannel
 from bot.staff_web import add_staff_routes
 from bot.web import create_web_app
@@ -70,6 +70,7 @@ class Concierge:
         self.deliverer = Deliverer(self.db)
         self.pipeline.on_outbox = self.deliverer.wake
         self.deliverer.on_uncertain = self._report_uncertain
+        self.deliverer.quiet_until = quiet_until(self.settings)
         self.scheduler = SchedulerHost(self.settings, self.db, self.pipeline.catalog, on_queued=self.deliverer.wake)
         telegram = self.settings.telegram
         self.limiter = RateLimiter(telegram.rate_limit_per_second, telegram.rate_limit_per_chat_seconds)
@@ -84,11 +85,10 @@ class Concierge:
                 self.telegram.add_routes(self.web_app)
         log.info("components ready in %.2fs", time.perf_counter() - started)
 
-    async def _report_uncertain(self, rows: list[Outbox]) -> None:
+    async def _report_uncertain(self, session: AsyncSession, rows: list[Outbox]) -> None:
         log.warning("%d outbox rows left in flight by a stopped sender are now 'unknown'", len(rows))
-        async with self.db.write() as session:
-            await report_uncertain(session, self.pipeline.catalog, self.settings.default_language,
-                                   self.settings.hotel.zone, rows)
+        await report_uncertain(session, self.pipeline.catalog, self.settings.default_language,
+                               self.settings.hotel.zone, rows)
 
     async def prepare_store(self) -> None:
         await upgrade(self.db)

@@ -18,6 +18,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,16 @@ def _queue(server: FakeBotApi, chats: int, messages: int) -> int:
     return chats * messages
 
 
-async def _echo(chats: int, messages: int) -> float:
+@dataclass
+class Run:
+    """One side of a round: messages per second, and the event loop thread's CPU per message (everything
+    in this process runs on that thread, the fake server too — so a CPU-bound run is rate ≈ 1 / cpu)."""
+
+    rate: float
+    cpu_ms: float
+
+
+async def _echo(chats: int, messages: int) -> Run:
     server = FakeBotApi()
     await server.start()
 
@@ -64,19 +74,19 @@ async def _echo(chats: int, messages: int) -> float:
     app.add_handler(MessageHandler(filters.TEXT, echo))
     total = _queue(server, chats, messages)
     await app.initialize()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(poll_interval=0, timeout=1)
     try:
         await server.wait_for(lambda: len(server.sent) >= total, timeout=600)
-        elapsed = time.perf_counter() - started
+        run = Run(total / (time.perf_counter() - started), 1000 * (time.thread_time() - cpu) / total)
     finally:
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
         await server.stop()
-    return total / elapsed
+    return run
 
 
 async def _durable_echo(pipeline: Pipeline, inbox_id: int, pending: Pending) -> Result:
@@ -93,7 +103,7 @@ async def _durable_echo(pipeline: Pipeline, inbox_id: int, pending: Pending) -> 
     return Result([])
 
 
-async def _concierge(config: Path | None, chats: int, messages: int, *, durable_echo: bool = False) -> float:
+async def _concierge(config: Path | None, chats: int, messages: int, *, durable_echo: bool = False) -> Run:
     from bot.app import Concierge
 
     server = FakeBotApi()
@@ -110,30 +120,35 @@ async def _concierge(config: Path | None, chats: int, messages: int, *, durable_
             app.pipeline._process = partial(_durable_echo, app.pipeline)  # type: ignore[method-assign]
         await app.prepare_store()
         total = _queue(server, chats, messages)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         await app.start(serve_http=False)
         try:
             await server.wait_for(lambda: len(server.sent) >= total, timeout=600)
-            elapsed = time.perf_counter() - started
+            run = Run(total / (time.perf_counter() - started), 1000 * (time.thread_time() - cpu) / total)
         finally:
             await app.stop()
             await server.stop()
-    return total / elapsed
+    return run
 
 
 async def run(args: argparse.Namespace) -> int:
     total = args.chats * args.messages
     print(f"concierge bench telegram — {total} messages from {args.chats} chats, local fake Bot API, pacing lifted")
     ratios, floors = [], []
+    cpu: dict[str, list[float]] = {"echo": [], "concierge": [], "durable": []}
     for index in range(max(1, args.rounds)):
         echo = await _echo(args.chats, args.messages)
         ours = await _concierge(args.config, args.chats, args.messages)
         floor = await _concierge(args.config, args.chats, args.messages, durable_echo=True)
-        ratios.append(ours / echo)
-        floors.append(floor / echo)
-        print(f"  round {index + 1}: bare echo bot (PTB Updater + reply_text) {echo:.0f} msg/s; "
-              f"Concierge (inbox → NLP → store → outbox) {ours:.0f} msg/s, ratio {ours / echo:.2f}; "
-              f"durable echo (inbox → outbox only) {floor:.0f} msg/s, ratio {floor / echo:.2f}")
+        ratios.append(ours.rate / echo.rate)
+        floors.append(floor.rate / echo.rate)
+        for name, run in (("echo", echo), ("concierge", ours), ("durable", floor)):
+            cpu[name].append(run.cpu_ms)
+        print(f"  round {index + 1}: bare echo bot (PTB Updater + reply_text) {echo.rate:.0f} msg/s; "
+              f"Concierge (inbox → NLP → store → outbox) {ours.rate:.0f} msg/s, ratio {ours.rate / echo.rate:.2f}; "
+              f"durable echo (inbox → outbox only) {floor.rate:.0f} msg/s, ratio {floor.rate / echo.rate:.2f}")
     print(f"  ratio, median of {len(ratios)} rounds: {statistics.median(ratios):.2f}   (goal ≥ 0.5)")
     print(f"  durable echo ratio (what crash safety alone costs), median: {statistics.median(floors):.2f}")
+    print("  event-loop CPU per message, median: " + ", ".join(
+        f"{name} {statistics.median(values):.2f} ms" for name, values in cpu.items()))
     return 0

@@ -11,13 +11,14 @@ import asyncio
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
 
-from bot.config import load_settings
+from bot.cli import open_store
+from bot.config import Settings, load_settings
 from bot.scheduler_setup import build_context
-from crm.db import Database
-from crm.migrate import upgrade
 from handlers.i18n import Catalog
 from scheduler.service import JOBS, LifecycleService
 
@@ -35,23 +36,19 @@ def add_campaign_commands(subparsers: Any) -> None:
     run.set_defaults(func=_run)
 
 
-def _service(args: argparse.Namespace) -> tuple[LifecycleService, Any]:
-    settings = load_settings(args.config)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url)
-    return LifecycleService(db, build_context(settings, Catalog())), settings
+@asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[LifecycleService]:
+    async with open_store(settings) as db:
+        yield LifecycleService(db, build_context(settings, Catalog()))
 
 
 def _preview(args: argparse.Namespace) -> int:
-    service, settings = _service(args)
+    settings = load_settings(args.config)
     day = args.on or datetime.now(settings.hotel.zone).date()
 
     async def go() -> list[Any]:
-        try:
-            await upgrade(service.db)
+        async with _service(settings) as service:
             return await service.runner.preview(day)
-        finally:
-            await service.db.dispose()
 
     lines = asyncio.run(go())
     zone = settings.hotel.zone
@@ -74,7 +71,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    service, _settings = _service(args)
+    settings = load_settings(args.config)
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
@@ -84,11 +81,8 @@ def _run(args: argparse.Namespace) -> int:
               f"{time.monotonic() - started:.1f}s", end="", file=sys.stderr, flush=True)
 
     async def go() -> str:
-        try:
-            await upgrade(service.db)
+        async with _service(settings) as service:
             return await service.run_job(args.name, args.at, progress)
-        finally:
-            await service.db.dispose()
 
     summary = asyncio.run(go())
     print(file=sys.stderr)

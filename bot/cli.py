@@ -6,17 +6,38 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from crm.db import Database
 
 EXIT_CONFIG = 2
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
+
+
+@asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Database]:
+    """The store for one command, its schema brought up to date (a command may be the first thing run on
+    a fresh data dir); its connections are closed however the command ends."""
+    from crm.db import Database
+    from crm.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        yield database
+    finally:
+        await database.dispose()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -42,18 +63,9 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from crm.db import Database
-    from crm.migrate import upgrade
-
-    settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-
     async def go() -> None:
-        database = Database(settings.database_url)
-        try:
-            await upgrade(database)
-        finally:
-            await database.dispose()
+        async with open_store(_settings(args)):
+            pass  # opening the store is the upgrade
 
     asyncio.run(go())
     print("database schema is up to date")
@@ -92,7 +104,6 @@ def _db_restore(args: argparse.Namespace) -> int:
 def _db_purge(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from crm.db import Database
     from crm.maintenance import purge_messages
     from crm.types import utcnow
 
@@ -103,11 +114,8 @@ def _db_purge(args: argparse.Namespace) -> int:
         return 0
 
     async def go() -> dict[str, int]:
-        database = Database(settings.database_url)
-        try:
+        async with open_store(settings) as database:
             return await purge_messages(database, utcnow() - timedelta(days=days))
-        finally:
-            await database.dispose()
 
     counts = asyncio.run(go())
     print(f"purged {counts['messages']} messages and {counts['inbox']} inbox updates older than {days} days")
@@ -124,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.bench_crash import add_bench_crash
     from bot.bench_pipeline import add_bench_pipeline
     from bot.bench_memory import add_bench_memory
+    from bot.bench_store import add_bench_store
     from bot.bench_telegram import add_bench_telegram
     from bot.nlp_cli import add_bench_nlp, add_nlp_commands
     from bot.staff_cli import add_staff_commands
@@ -169,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_pipeline(bench_sub)
     add_bench_crash(bench_sub)
     add_bench_telegram(bench_sub)
+    add_bench_store(bench_sub)
     add_bench_memory(bench_sub)
     add_bench_campaign(bench_sub)  # issue 6
     return parser

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli import open_store
 from bot.config import load_settings
 from crm import guest_data
-from crm.db import Database
-from crm.migrate import upgrade
 from crm.types import utcnow
 
 
@@ -31,14 +30,6 @@ def add_guest_commands(subparsers: Any) -> None:
     erase.set_defaults(func=_erase)
 
 
-async def _database(args: argparse.Namespace) -> Database:
-    settings = load_settings(args.config)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url)
-    await upgrade(db)
-    return db
-
-
 def _import(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"concierge: {args.file}: no such file", file=sys.stderr)
@@ -48,11 +39,8 @@ def _import(args: argparse.Namespace) -> int:
         print(f"\rimported {done} rows…", end="", file=sys.stderr, flush=True)
 
     async def go() -> guest_data.ImportReport:
-        db = await _database(args)
-        try:
+        async with open_store(load_settings(args.config)) as db:
             return await guest_data.import_guests(db, args.file, now=utcnow(), progress=progress)
-        finally:
-            await db.dispose()
 
     try:
         report = asyncio.run(go())
@@ -70,12 +58,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     async def go() -> dict[str, Any] | None:
-        db = await _database(args)
-        try:
-            async with db.read() as session:
-                return await guest_data.export_guest(session, args.id)
-        finally:
-            await db.dispose()
+        async with open_store(load_settings(args.config)) as db, db.read() as session:
+            return await guest_data.export_guest(session, args.id)
 
     data = asyncio.run(go())
     if data is None:
@@ -91,12 +75,8 @@ def _erase(args: argparse.Namespace) -> int:
             return 1
 
     async def go() -> bool:
-        db = await _database(args)
-        try:
-            async with db.write() as session:
-                return await guest_data.erase_guest(session, args.id, actor="cli", now=utcnow())
-        finally:
-            await db.dispose()
+        async with open_store(load_settings(args.config)) as db, db.write() as session:
+            return await guest_data.erase_guest(session, args.id, actor="cli", now=utcnow())
 
     if not asyncio.run(go()):
         print(f"concierge: no guest {args.id}", file=sys.stderr)

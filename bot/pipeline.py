@@ -36,6 +36,7 @@ from handlers.i18n import Catalog, normalize_locale, reply_language
 from handlers.router import handle
 from handlers.types import Button, Inbound, Reply
 from nlp import Analysis, Analyzer
+from nlp.text import strip_markup
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ def clean_text(text: str) -> str:
 
 
 def _has_words(text: str) -> bool:
-    return any(ch.isalpha() for ch in text)
+    """Whether the text carries any language at all (pasted markup does not)."""
+    return any(ch.isalpha() for ch in strip_markup(text))
 
 
 class Pipeline:

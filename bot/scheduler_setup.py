@@ -12,7 +12,9 @@ import asyncio
 import importlib.util
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 from apscheduler.jobstores.base import BaseJobStore
@@ -28,6 +30,7 @@ from crm.db import BUSY_TIMEOUT_MS, Database
 from handlers.i18n import LOCALES, Catalog, localize
 from scheduler import jobs
 from scheduler.context import CampaignContext
+from scheduler.rules import defer_for_quiet_hours
 from scheduler.service import LifecycleService
 
 log = logging.getLogger(__name__)
@@ -151,8 +154,10 @@ class SchedulerHost:
     async def _stop_scheduler(self) -> None:
         if self.scheduler is None:
             return
-        for future in jobs.deactivate():  # runs in progress: their sweeps are idempotent, the next one redoes them
-            future.cancel()
+        running = jobs.deactivate()  # runs in progress: their sweeps are idempotent, the next one redoes them
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)  # done before the store is disposed
         scheduler, self.scheduler = self.scheduler, None
         await asyncio.to_thread(scheduler.shutdown, True)
 
@@ -166,3 +171,17 @@ class SchedulerHost:
             self._watch = None
         await self._stop_scheduler()
         await self.lock.release()
+
+
+def quiet_until(settings: Settings) -> Callable[[str, datetime], datetime]:
+    """For the sender: when the guest's quiet hours end (``now`` outside them), by the zone stored on the row."""
+    start, end, fallback = settings.quiet_hours.start, settings.quiet_hours.end, settings.hotel.zone
+
+    def until(zone: str, now: datetime) -> datetime:
+        try:
+            tz: tzinfo = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):  # a zone this machine's tz database lacks
+            tz = fallback
+        return defer_for_quiet_hours(now, tz, start, end)
+
+    return until

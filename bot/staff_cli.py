@@ -45,21 +45,14 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _run(args: argparse.Namespace, work: Any) -> int:
-    from bot.cli import _settings
-    from crm.db import Database
-    from crm.migrate import upgrade
+    from bot.cli import _settings, open_store
 
     settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     async def go() -> None:
-        database = Database(settings.database_url)
-        try:
-            await upgrade(database)
+        async with open_store(settings) as database:
             async with database.write() as session:
                 await work(session, settings)
-        finally:
-            await database.dispose()
 
     try:
         asyncio.run(go())

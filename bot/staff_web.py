@@ -64,7 +64,8 @@ def add_staff_routes(app: web.Application, concierge: Concierge) -> None:
     """Mount the dashboard on the web app and register the ``web`` outbox sender (staff → web guests)."""
     app[CONCIERGE_KEY] = concierge
     app[THROTTLE_KEY] = LoginThrottle()
-    concierge.deliverer.register("web", app[PUSH_KEY].send)
+    push = app[PUSH_KEY]
+    concierge.deliverer.register("web", push.send, reachable=push.sessions)
     router = app.router
     router.add_get("/staff", _home)
     router.add_get("/staff/", _home)

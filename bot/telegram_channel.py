@@ -195,8 +195,8 @@ class TelegramChannel:
     async def _recover(self, received_before: datetime | None = None) -> None:
         """Queue updates that were committed but never processed (a crashed worker's, or our own)."""
         for channel in (CHANNEL, STAFF_INBOX):
-            for inbox_id, _channel in await pending_ids(self.pipeline.db, channel, received_before=received_before):
-                await self.app.update_queue.put(InboxItem(inbox_id, channel))
+            for inbox_id, _channel, chat_key in await pending_ids(self.pipeline.db, channel, received_before=received_before):
+                await self.app.update_queue.put(InboxItem(inbox_id, channel, chat_key))
 
     async def _sweep(self) -> None:
         """Another worker may die holding updates it accepted: pick up anything pending for a while.
@@ -210,14 +210,13 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         self._stopping.set()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-        if self._poller is not None:
-            self._poller.cancel()
-            try:
-                await self._poller
-            except asyncio.CancelledError:
-                pass
+        for task in (self._sweeper, self._poller):  # awaited: neither may touch the store after it is disposed
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -292,12 +291,11 @@ class TelegramChannel:
     async def _on_item(self, item: InboxItem, _context: ContextTypes.DEFAULT_TYPE) -> None:
         if item.channel == STAFF_INBOX:
             await self.staff.process(item.inbox_id)
-        else:
-            if item.chat_key is not None and item.payload is not None:
-                await self.pipeline.process(item.inbox_id, Pending(item.channel, item.chat_key, item.payload))
-            else:
-                chat = (item.channel, item.chat_key) if item.chat_key is not None else None
-                await self.pipeline.process(item.inbox_id, chat=chat)
+        elif item.chat_key is not None and item.payload is not None:  # fresh from intake: no read needed
+            await self.pipeline.process(item.inbox_id, Pending(item.channel, item.chat_key, item.payload))
+        else:  # recovered: the chat's turn is taken first, the payload read under it
+            chat = (item.channel, item.chat_key) if item.chat_key is not None else None
+            await self.pipeline.process(item.inbox_id, chat=chat)
 
     async def send(self, row: Outbox) -> str | None:
         if not row.chat_id:

@@ -146,6 +146,11 @@ def create_web_app(pipeline: Pipeline) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[PIPELINE_KEY] = pipeline
     app[PUSH_KEY] = WebPush(pipeline.db, lambda: pipeline.on_outbox())
+
+    async def close_push(app: web.Application) -> None:
+        await app[PUSH_KEY].close()
+
+    app.on_cleanup.append(close_push)  # AppRunner.cleanup(), which Concierge.stop() awaits before dispose()
     pipeline.register_channel(CHANNEL, parse_web_payload, push=False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", _static_route("index.html", "text/html"))

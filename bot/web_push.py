@@ -2,8 +2,10 @@
 
 The web chat answers a guest in the HTTP/WebSocket response, so nothing else ever had to reach a web
 guest. A staff reply is different: it is written to the outbox as channel ``web`` and this sender pushes
-it to every socket the guest's session has open. With none open the row is *held*; when the guest comes
-back (a socket subscribes for the session) held rows become due again and are pushed then.
+it to every socket the guest's session has open. A process only claims rows for sessions whose sockets
+it holds (``sessions``), so with several workers the one the guest is connected to delivers. Rows for a
+guest who is away stay pending for a minute, then are *held* (as is a row whose socket closed between claim
+and send); held rows become due again when the guest comes back.
 """
 
 from __future__ import annotations
@@ -33,11 +35,23 @@ class WebPush:
         self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def close(self) -> None:
+        """Cancel and wait for releases still running, before the store they use is disposed."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def sessions(self) -> list[str]:
+        """The sessions this process can push to now (for the outbox claim)."""
+        return [session for session, sockets in self._sockets.items() if any(not s.closed for s in sockets)]
+
     def subscribe(self, session: str, socket: web.WebSocketResponse) -> None:
-        """The guest of ``session`` is here; anything held for them goes out now."""
+        """The guest of ``session`` is here; anything waiting for them goes out now."""
         known = socket in self._sockets.get(session, ())
         self._sockets[session].add(socket)
         if not known:
+            self.wake()  # rows pending for this session are claimable by this process from now on
             task = asyncio.create_task(self._release(session))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -215,4 +215,3 @@ class Database:
         await self.engine.dispose()
         if self._short_engine is not None:
             await self._short_engine.dispose()
-

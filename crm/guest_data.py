@@ -252,7 +252,7 @@ async def erase_guest(session: AsyncSession, guest_id: int, *, actor: str, now: 
         update(Outbox).where(Outbox.guest_id == guest_id, Outbox.status.in_(("pending", "held")))  # type: ignore[arg-type,attr-defined]
         .values(status="cancelled", last_error="guest erased")
     )
-    await session.execute(update(Outbox).where(Outbox.guest_id == guest_id).values(text=ERASED, buttons=[], chat_id=None))  # type: ignore[arg-type]
+    await session.execute(update(Outbox).where(Outbox.guest_id == guest_id).values(text=ERASED, buttons=[], chat_id=None, zone=None))  # type: ignore[arg-type]
     # Staff alerts and cards quote the guest's words: they belong to the guest's tickets.
     await session.execute(update(Outbox).where(Outbox.ticket_id.in_(ticket_ids)).values(text=ERASED, buttons=[]))  # type: ignore[union-attr]
     await session.execute(update(Ticket).where(Ticket.guest_id == guest_id).values(root_cause=""))  # type: ignore[arg-type]

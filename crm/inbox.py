@@ -95,16 +95,17 @@ async def record_failure(db: Database, inbox_id: int, error: str, *, give_up: bo
 
 async def pending_ids(
     db: Database, channel: str | None = None, *, received_before: datetime | None = None
-) -> list[tuple[int, str]]:
-    """(id, channel) of updates accepted but not yet processed — the work a crash left behind."""
+) -> list[tuple[int, str, str]]:
+    """(id, channel, chat key) of updates accepted but not yet processed — the work a crash left behind.
+    The chat key lets a recovered update take its chat's turn before a newer message from the same chat."""
     async with db.read() as session:
-        query = select(InboxUpdate.id, InboxUpdate.channel).where(InboxUpdate.status == "pending")
+        query = select(InboxUpdate.id, InboxUpdate.channel, InboxUpdate.chat_key).where(InboxUpdate.status == "pending")
         if channel:
             query = query.where(InboxUpdate.channel == channel)
         if received_before is not None:
             query = query.where(InboxUpdate.received_at < received_before)  # type: ignore[operator]
         result = await session.execute(query.order_by(InboxUpdate.id))
-        return [(int(row[0]), str(row[1])) for row in result]
+        return [(int(row[0]), str(row[1]), str(row[2])) for row in result]
 
 
 async def mark_status(db: Database, inbox_id: int, status: str) -> None:

@@ -201,13 +201,16 @@ class Outbox(SQLModel, table=True):
     buttons: list[dict[str, str]] = _json(list)
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
-    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | unknown | held
+    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | unknown | held | expired
     attempts: int = 0
     next_attempt_at: datetime = _created()
     last_error: str | None = Field(default=None, max_length=500)
     external_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = _created()
     sent_at: datetime | None = _ts(nullable=True)
+    # Campaign rows: a backlog must not carry them into the guest's night or past their point
+    zone: str | None = Field(default=None, max_length=64)  # the guest's IANA zone: quiet hours at send time
+    expires_at: datetime | None = _ts(nullable=True)  # not sent by then: "expired" (a pre-arrival note after arrival)
 
 
 class StaffUser(SQLModel, table=True):

@@ -7,18 +7,20 @@ sendMessage has no idempotency key, and greeting a guest twice is worse than ask
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import bindparam, false, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from crm.db import Database
 from crm.models import Outbox
-from crm.types import utcnow
+from crm.types import UTCDateTime, utcnow
 
+_TABLE = Outbox.__table__  # type: ignore[attr-defined]
 LEASE = timedelta(seconds=30)  # longer than a claimed batch waits for the rate limiter
 INFLIGHT = "inflight"  # a campaign row whose send request has left (see mark_attempt)
 MAX_ATTEMPTS = 6
@@ -52,27 +54,25 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     if rows:
         session.info[_WRITTEN] = True
         connection = await session.connection()
-        await connection.execute(insert(Outbox.__table__), rows)  # type: ignore[attr-defined]
+        await connection.execute(insert(_TABLE), rows)
 
 
-async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...] = (), now: datetime | None = None) -> list[Outbox]:
-    """Lease up to ``limit`` due rows, oldest first, and return them."""
+async def claim_due(
+    db: Database, *, limit: int = 200, channels: tuple[str, ...] = (), only_chats: Mapping[str, Collection[str]] | None = None,
+    now: datetime | None = None,
+) -> list[Outbox]:
+    """Lease up to ``limit`` due rows, oldest first, and return them. ``only_chats`` limits a channel to
+    the chats this process can reach (web sockets are held by one worker: rows for a guest connected to
+    another worker are left for that one)."""
     now = now or utcnow()
     due = (Outbox.status == "pending") & (Outbox.next_attempt_at <= now)  # type: ignore[operator]
-    if channels:
-        due = due & Outbox.channel.in_(channels)  # type: ignore[attr-defined]
+    if channels or only_chats:
+        due = due & _reachable(channels, only_chats or {})
     async with db.read(short=True) as session:  # most rounds find nothing: don't take the write lock for that
         if (await session.execute(select(Outbox.id).where(due).limit(1))).first() is None:
             return []
     async with db.write(short=True) as session:  # at most ``limit`` rows, by index
-        query = (
-            select(Outbox)
-            .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)  # type: ignore[operator]
-            .order_by(Outbox.id)  # type: ignore[arg-type]
-            .limit(limit)
-        )
-        if channels:
-            query = query.where(Outbox.channel.in_(channels))  # type: ignore[attr-defined]
+        query = select(Outbox).where(due).order_by(Outbox.id).limit(limit)  # type: ignore[arg-type]
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         rows = list((await session.execute(query)).scalars())
@@ -86,6 +86,15 @@ async def claim_due(db: Database, *, limit: int = 200, channels: tuple[str, ...]
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, now + LEASE
         return rows
+
+
+def _reachable(channels: tuple[str, ...], only_chats: Mapping[str, Collection[str]]) -> Any:
+    free = [channel for channel in channels if channel not in only_chats]
+    condition: Any = Outbox.channel.in_(free) if free else false()  # type: ignore[attr-defined]
+    for channel, chats in only_chats.items():
+        if chats:
+            condition = condition | ((Outbox.channel == channel) & Outbox.chat_id.in_(list(chats)))  # type: ignore[union-attr]
+    return condition
 
 
 async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
@@ -114,6 +123,43 @@ async def mark_retry(db: Database, row: Outbox, error: str, delay: timedelta) ->
     return status
 
 
+async def hold_back(db: Database, *, expired: list[int], deferred: list[tuple[int, datetime]]) -> None:
+    """Claimed rows that must not go now: ``expired`` ones are given up, ``deferred`` ones (id, until)
+    wait again. The claim's attempt did not happen, so it is not counted."""
+    claimed = (_TABLE.c.id == bindparam("row")) & (_TABLE.c.status == "sending")
+    async with db.write(short=True) as session:
+        connection = await session.connection()  # Core executemany: one statement per kind for the batch
+        if expired:
+            await connection.execute(
+                update(_TABLE).where(claimed)
+                .values(status="expired", last_error="not sent before it expired", attempts=_TABLE.c.attempts - 1),
+                [{"row": row} for row in expired],
+            )
+        if deferred:
+            await connection.execute(
+                update(_TABLE).where(claimed)
+                .values(status="pending", next_attempt_at=bindparam("until", type_=UTCDateTime()),
+                        attempts=_TABLE.c.attempts - 1),
+                [{"row": row, "until": until} for row, until in deferred],
+            )
+
+
+async def park_unclaimed(
+    db: Database, channel: str, *, due_before: datetime, reachable_here: Collection[str]
+) -> int:
+    """Rows of a channel that only some processes can deliver (web sockets) which nobody claimed since
+    ``due_before``: the guest is connected nowhere. They are *held* — out of every claim's scan and of the
+    outbox lag — until the guest comes back (``crm.ticket_work.release_held``). Chats this process can
+    reach are left alone: it claims them itself. Returns how many rows were parked."""
+    condition = (_TABLE.c.channel == channel) & (_TABLE.c.status == "pending") & (_TABLE.c.next_attempt_at < due_before)
+    if reachable_here:
+        condition = condition & _TABLE.c.chat_id.not_in(list(reachable_here))
+    async with db.write(short=True) as session:
+        connection = await session.connection()
+        result = await connection.execute(update(_TABLE).where(condition).values(status="held"))
+        return int(result.rowcount or 0)
+
+
 async def mark(db: Database, outbox_id: int, status: str, error: str | None = None) -> None:
     async with db.write(short=True) as session:
         await session.execute(
@@ -136,10 +182,14 @@ async def mark_attempt(db: Database, outbox_ids: list[int]) -> None:
         )
 
 
-async def recover_expired_leases(db: Database, now: datetime | None = None) -> list[Outbox]:
+Report = Callable[[AsyncSession, list[Outbox]], Awaitable[None]]
+
+
+async def recover_expired_leases(db: Database, now: datetime | None = None, report: Report | None = None) -> list[Outbox]:
     """Rows a dead sender left claimed: those whose request had left (``inflight``) become ``unknown`` —
     sendMessage has no idempotency key, and a message twice is worse than one for staff to check — and
-    rows that never reached the wire go back to pending. Returns the rows that became unknown, for staff."""
+    rows that never reached the wire go back to pending. ``report`` writes the notice for staff in the same
+    transaction, so a crash cannot leave rows unknown with nobody told. Returns the rows that became unknown."""
     now = now or utcnow()
     async with db.write() as session:
         expired = Outbox.next_attempt_at < now  # type: ignore[operator]
@@ -152,6 +202,8 @@ async def recover_expired_leases(db: Database, now: datetime | None = None) -> l
         await session.execute(
             update(Outbox).where(expired, Outbox.status == "sending").values(status="pending", next_attempt_at=now)
         )
+        if uncertain and report is not None:
+            await report(session, uncertain)
         return uncertain
 
 

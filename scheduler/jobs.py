@@ -36,7 +36,7 @@ FIRE = "scheduler.jobs:fire"
 
 _lock = threading.Lock()
 _active: tuple[LifecycleService, asyncio.AbstractEventLoop] | None = None
-_running: set[concurrent.futures.Future[Any]] = set()
+_tasks: set[asyncio.Task[Any]] = set()  # runs in progress, on the event loop (only touched there)
 
 
 def activate(service: LifecycleService, loop: asyncio.AbstractEventLoop) -> None:
@@ -45,12 +45,26 @@ def activate(service: LifecycleService, loop: asyncio.AbstractEventLoop) -> None
         _active = (service, loop)
 
 
-def deactivate() -> list[concurrent.futures.Future[Any]]:
-    """No new runs start; returns the runs in progress so the caller can cancel or await them."""
+def deactivate() -> list[asyncio.Task[Any]]:
+    """No new runs start; returns the runs in progress so the caller (on the event loop) can cancel and
+    await them before the store they write to is closed."""
     global _active
     with _lock:
         _active = None
-        return list(_running)
+    return list(_tasks)
+
+
+async def _run(service: LifecycleService, job: str) -> str:
+    task = asyncio.current_task()
+    assert task is not None
+    with _lock:
+        if _active is None:  # stopped between the trigger and this task starting
+            raise asyncio.CancelledError
+    _tasks.add(task)
+    try:
+        return await service.run_job(job)
+    finally:
+        _tasks.discard(task)
 
 
 def fire(job: str) -> None:
@@ -61,17 +75,13 @@ def fire(job: str) -> None:
             log.info("job %s fired while the service is stopped; skipped (the next sweep catches up)", job)
             return
         service, loop = active
-        future = asyncio.run_coroutine_threadsafe(service.run_job(job), loop)
-        _running.add(future)
+    future = asyncio.run_coroutine_threadsafe(_run(service, job), loop)
     try:
         log.debug("%s", future.result())
     except concurrent.futures.CancelledError:
         log.info("job %s cancelled by shutdown", job)
     except Exception:
         log.exception("job %s failed", job)
-    finally:
-        with _lock:
-            _running.discard(future)
 
 
 def triggers(settings: CampaignSettings, zone: tzinfo) -> dict[str, BaseTrigger]:

@@ -190,6 +190,8 @@ class CampaignRunner:
             "attempts": 0,
             "next_attempt_at": send_at,
             "created_at": now,
+            "zone": getattr(item.zone, "key", None),  # quiet hours are checked again when it is sent
+            "expires_at": item.expires_at,
         }  # ticket_id, last_error, external_id, sent_at: NULL
 
     async def _write_with_record(self, session: AsyncSession, item: Item, send_at: datetime, now: datetime) -> bool:

@@ -50,3 +50,12 @@ async def say(http: aiohttp.ClientSession, app: Concierge, session: str, text: s
     async with http.post(base(app) + "/api/chat", json={"session": session, "text": text}) as response:
         assert response.status == 200
         return await response.json()  # type: ignore[no-any-return]
+
+
+async def reply_on_ticket(http: aiohttp.ClientSession, app: Concierge, ticket_id: int, text: str) -> str:
+    """A logged-in agent answers the guest from the ticket page; returns the page the reply leads to."""
+    async with http.get(base(app) + f"/staff/tickets/{ticket_id}") as response:
+        token = csrf_of(await response.text())
+    async with http.post(base(app) + f"/staff/tickets/{ticket_id}/reply", data={"csrf": token, "text": text}) as response:
+        assert response.status == 200
+        return await response.text()

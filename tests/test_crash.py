@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from bot.app import Concierge
 from bot.bench_crash import crash_run
-from tests.conftest import CONFIG
+from crm.models import Outbox
+from crm.outbox import INFLIGHT, recover_expired_leases
+from crm.types import utcnow
+from tests.conftest import CONFIG, SettingsFactory
 
 
 async def test_kill_9_mid_load_loses_nothing_and_sends_nothing_twice(database_url: str | None) -> None:
@@ -13,3 +23,37 @@ async def test_kill_9_mid_load_loses_nothing_and_sends_nothing_twice(database_ur
     # A kill in the instant between the in-flight commit and the request leaving loses that one answer;
     # it is then accounted for (status "unknown", for staff), never silently dropped.
     assert report.lost <= report.unknown <= 2, report
+
+
+async def test_rows_cut_off_mid_send_stay_in_flight_until_staff_can_be_told(make_settings: SettingsFactory) -> None:
+    """Turning in-flight rows ``unknown`` and queueing the staff notice are one transaction: if the notice
+    cannot be written, the rows wait for the next recovery instead of becoming unknown with nobody told."""
+    app = Concierge(make_settings())
+    await app.prepare_store()
+    try:
+        async with app.db.write() as session:
+            session.add(Outbox(channel="telegram", chat_id="77", kind="reply", text="Your taxi is here",
+                               status=INFLIGHT, next_attempt_at=utcnow() - timedelta(minutes=1)))
+
+        async def failing(_session: AsyncSession, _rows: list[Outbox]) -> None:
+            raise RuntimeError("staff notice could not be written")
+
+        with pytest.raises(RuntimeError):
+            await recover_expired_leases(app.db, report=failing)
+        assert await _statuses(app) == [INFLIGHT]
+        told: list[str] = []
+
+        async def tell(session: AsyncSession, rows: list[Outbox]) -> None:
+            told.extend(row.text for row in rows)
+            session.add(Outbox(channel="staff", kind="staff", text="check the taxi message"))
+
+        assert [row.text for row in await recover_expired_leases(app.db, report=tell)] == ["Your taxi is here"]
+        assert told == ["Your taxi is here"] and await _statuses(app) == ["unknown", "pending"]
+        assert await recover_expired_leases(app.db, report=tell) == [] and len(told) == 1  # reported once
+    finally:
+        await app.db.dispose()
+
+
+async def _statuses(app: Concierge) -> list[str]:
+    async with app.db.read() as session:
+        return list((await session.execute(select(Outbox.status).order_by(Outbox.id))).scalars())  # type: ignore[arg-type]

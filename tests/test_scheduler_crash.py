@@ -29,6 +29,7 @@ from nlp import Analyzer
 from scheduler.runner import CampaignRunner
 from tests.conftest import ROOT, STAFF_CHAT, SettingsFactory
 from bot.fake_bot_api import FakeBotApi
+from tests.campaign_worker import shift_to
 from tests.lifecycle_helpers import add_guest, context, hotel_time
 
 NATIONAL_DAY = hotel_time(date(2026, 10, 1), 10, 0)
@@ -91,6 +92,7 @@ async def test_sigkill_during_delivery_then_restart_greets_everyone_once(
 
     settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
     app = Concierge(settings, analyzer=analyzer)
+    app.deliverer.time_shift = shift_to(NATIONAL_DAY)
     await app.prepare_store()
     async with app.db.write() as session:  # the dead process's leases run out (instead of waiting a minute)
         await session.execute(

@@ -118,3 +118,29 @@ async def test_scheduler_persists_jobs_in_the_project_database(make_settings: Se
         assert len(again.scheduler.scheduler.get_jobs()) == 7  # type: ignore[union-attr]
     finally:
         await again.stop()
+
+
+async def test_stopping_waits_for_a_sweep_in_progress(make_settings: SettingsFactory, analyzer: Analyzer) -> None:
+    """A sweep still running when the bot stops is cancelled and finished before the store is closed —
+    not left to write to a disposed database (sweeps are idempotent: the next run redoes it)."""
+    app = Concierge(make_settings(), analyzer=analyzer)
+    await app.start(serve_http=False)
+    started, ended = asyncio.Event(), []
+
+    async def slow_sweep(job: str, *_args: object) -> str:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+            return job
+        finally:
+            async with app.db.read() as session:  # still usable: stop() has not disposed the store yet
+                ended.append((await session.execute(text("SELECT 1"))).scalar_one())
+
+    try:
+        await app.scheduler.start()
+        app.scheduler.service.run_job = slow_sweep  # type: ignore[method-assign]
+        app.scheduler.scheduler.modify_job("sla", next_run_time=datetime.now(UTC))  # type: ignore[union-attr]
+        await asyncio.wait_for(started.wait(), timeout=10)
+    finally:
+        await app.stop()
+    assert ended == [1]

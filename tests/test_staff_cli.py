@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import warnings
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,28 @@ def test_staff_add_list_and_password(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert _run(monkeypatch, data, "staff", "password", "zhang.wei", "--password-stdin", stdin="a new password\n") == 0
     with pytest.raises(SystemExit):
         _run(monkeypatch, data, "staff", "add", "y", "--role", "owner", "--password-stdin", stdin="long enough pw\n")
+
+
+def test_db_upgrade_and_purge_on_a_fresh_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert _run(monkeypatch, data, "db", "upgrade") == 0
+    assert "database schema is up to date" in capsys.readouterr().out
+    assert _run(monkeypatch, data, "db", "upgrade") == 0  # again: nothing to do, still fine
+    assert _run(monkeypatch, data, "db", "purge", "--days", "30") == 0
+    assert "purged 0 messages and 0 inbox updates older than 30 days" in capsys.readouterr().out
+
+
+def test_a_failing_command_leaves_no_open_connection(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A command that fails half-way (an unknown department, found inside the transaction) still closes
+    the store: nothing is left for the garbage collector to close (a warning at exit, a file kept open)."""
+    data = tmp_path / "data"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _run(monkeypatch, data, "staff", "add", "x", "--role", "agent", "--department", "spa",
+                    "--password-stdin", stdin="long enough pw\n") == 1
+        gc.collect()
+    assert "unknown department" in capsys.readouterr().err
+    left = [str(w.message) for w in caught if "before being closed" in str(w.message) or "non-checked-in" in str(w.message)]
+    assert left == []

@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
 from bot.app import Concierge
 from crm.models import AuditLog, Message, Outbox, Survey, Ticket
-from tests.staff_helpers import ADMIN, AGENT, CHEF, MANAGER, base, client, csrf_of, login, say
+from crm.types import utcnow
+from nlp import Analyzer
+from tests.conftest import SettingsFactory
+from tests.staff_helpers import ADMIN, AGENT, CHEF, MANAGER, base, client, csrf_of, login, reply_on_ticket, say
 
 
 @pytest.fixture
@@ -29,6 +34,18 @@ async def _ticket(app: Concierge, ticket_id: int) -> Ticket:
         ticket = await session.get(Ticket, ticket_id)
     assert ticket is not None
     return ticket
+
+
+async def _web_row(app: Concierge, settled: bool = False) -> tuple[str, int]:
+    """(status, attempts) of the one staff reply to a web guest. With `settled`, waits (up to 5 s) while the
+    row is still `sending`: the socket gets the frame before the sender's mark is committed."""
+    for _ in range(100):
+        async with app.db.read() as session:
+            row = (await session.execute(select(Outbox).where(Outbox.channel == "web"))).scalar_one()
+        if not (settled and row.status == "sending"):
+            break
+        await asyncio.sleep(0.05)
+    return row.status, row.attempts
 
 
 async def test_logged_out_access_redirects_to_login(app: Concierge) -> None:
@@ -129,12 +146,7 @@ async def test_reply_from_the_dashboard_reaches_a_web_guest_over_the_socket(app:
         await say(http, app, "guest-ws", "转人工，空调坏了")
         async with http.ws_connect(base(app) + "/ws?session=guest-ws") as socket:
             await login(http, app, AGENT)
-            async with http.get(base(app) + "/staff/tickets/1") as response:
-                token = csrf_of(await response.text())
-            async with http.post(base(app) + "/staff/tickets/1/reply", data={"csrf": token, "text": "工程师马上到 <b>"}) as response:
-                assert response.status == 200
-                page = await response.text()
-                assert "工程师马上到 &lt;b&gt;" in page
+            assert "工程师马上到 &lt;b&gt;" in await reply_on_ticket(http, app, 1, "工程师马上到 <b>")
             frame = json.loads((await socket.receive(timeout=5)).data)
             assert frame == {"from": "staff", "replies": [{"text": "工程师马上到 <b>", "buttons": []}]}
         ticket = await _ticket(app, 1)
@@ -148,16 +160,15 @@ async def test_reply_to_an_absent_web_guest_waits_until_they_come_back(app: Conc
     async with client() as http:
         await say(http, app, "away", "转人工")
         await login(http, app, AGENT)
-        async with http.get(base(app) + "/staff/tickets/1") as response:
-            token = csrf_of(await response.text())
-        await http.post(base(app) + "/staff/tickets/1/reply", data={"csrf": token, "text": "您好，还在吗？"})
-        for _ in range(100):
-            async with app.db.read() as session:
-                row = (await session.execute(select(Outbox).where(Outbox.channel == "web"))).scalar_one()
-            if row.status == "held":
-                break
-            await asyncio.sleep(0.05)
-        assert row.status == "held"
+        await reply_on_ticket(http, app, 1, "您好，还在吗？")
+        await asyncio.sleep(1.5)  # the sender has been round (woken by the reply, then its idle poll)
+        assert await _web_row(app) == ("pending", 0)  # no socket here: not even tried
+        async with app.db.write() as session:  # a minute passes with the guest connected nowhere
+            await session.execute(
+                update(Outbox).where(Outbox.channel == "web").values(next_attempt_at=utcnow() - timedelta(minutes=2))  # type: ignore[arg-type]
+            )
+        await app.deliverer.recover()
+        assert await _web_row(app) == ("held", 0)  # parked: out of every claim's scan and of the outbox lag
         async with http.ws_connect(base(app) + "/ws?session=away") as socket:
             frame = json.loads((await socket.receive(timeout=5)).data)
         assert frame["replies"][0]["text"] == "您好，还在吗？"
@@ -284,3 +295,24 @@ async def test_logout_ends_the_session(app: Concierge) -> None:
         http.cookie_jar.update_cookies({"concierge_staff": cookie}, aiohttp.client.URL(base(app) + "/staff/"))
         async with http.get(base(app) + "/staff/tickets", allow_redirects=False) as response:
             assert response.status == 303
+
+
+async def test_a_staff_reply_reaches_a_web_guest_connected_to_another_worker(
+    app: Concierge, make_settings: SettingsFactory, analyzer: Analyzer
+) -> None:
+    """Behind a load balancer the guest's socket is on one worker and the agent's dashboard on another:
+    the worker that holds the socket delivers, the other leaves the row alone (it used to claim it, find no
+    socket and put it on hold until the guest reconnected)."""
+    dashboard = Concierge(make_settings(), analyzer=analyzer, worker=True)
+    await dashboard.start()
+    try:
+        async with client() as http:
+            await say(http, app, "two-workers", "转人工")
+            async with http.ws_connect(base(app) + "/ws?session=two-workers") as socket:
+                await login(http, dashboard, AGENT)
+                await reply_on_ticket(http, dashboard, 1, "您好，我是前台李娜")
+                frame = json.loads((await socket.receive(timeout=5)).data)
+        assert frame["replies"][0]["text"] == "您好，我是前台李娜"
+        assert await _web_row(app, settled=True) == ("sent", 1)
+    finally:
+        await dashboard.stop()

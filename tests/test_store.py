@@ -6,6 +6,7 @@ import asyncio
 import gc
 import sqlite3
 import warnings
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -15,7 +16,9 @@ from sqlmodel import select
 from bot.app import Concierge
 from crm.db import Database
 from crm.migrate import upgrade
-from crm.models import Guest, Message, Ticket
+from crm.models import Guest, Message, Outbox, Ticket
+from crm.outbox import park_unclaimed
+from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
 
@@ -139,3 +142,21 @@ async def test_a_write_cancelled_while_waiting_for_the_lock_gives_its_connection
     async with database.read() as session:
         assert (await session.execute(select(Guest))).scalars().all() == []
     await database.dispose()
+
+
+async def test_web_rows_nobody_claims_are_parked_but_not_those_this_worker_can_push(
+    make_settings: SettingsFactory,
+) -> None:
+    database = Database(make_settings().database_url)
+    await upgrade(database)
+    long_ago = utcnow() - timedelta(minutes=2)
+    async with database.write() as session:
+        for chat in ("here", "nowhere"):
+            session.add(Outbox(channel="web", chat_id=chat, kind="staff", text="您好", next_attempt_at=long_ago))
+        session.add(Outbox(channel="telegram", chat_id="1", kind="reply", text="hi", next_attempt_at=long_ago))
+    parked = await park_unclaimed(database, "web", due_before=utcnow() - timedelta(minutes=1), reachable_here=["here"])
+    async with database.read() as session:
+        statuses = {(row.channel, row.chat_id): row.status for row in (await session.execute(select(Outbox))).scalars()}
+    await database.dispose()
+    assert parked == 1
+    assert statuses == {("web", "here"): "pending", ("web", "nowhere"): "held", ("telegram", "1"): "pending"}

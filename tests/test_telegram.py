@@ -94,6 +94,8 @@ async def test_200_messages_from_40_chats_answered_once_and_paced(
                 fake_api.push_text(chat, question)
         await fake_api.wait_for(lambda: len(fake_api.sent) >= 200, timeout=60)
         await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
+        async with app.db.read() as session:  # before stop(): a read after dispose() opens a pool nobody closes
+            statuses = Counter((await session.execute(select(InboxUpdate.status))).scalars())
     finally:
         await app.stop()
     per_chat = Counter(message.chat_id for message in fake_api.sent)
@@ -102,8 +104,6 @@ async def test_200_messages_from_40_chats_answered_once_and_paced(
     for chat in chats:  # answered in the order asked
         texts = [message.text for message in fake_api.to_chat(chat)]
         assert "6:30" in texts[0] and "CloudRest-Guest" in texts[1] and "B1" in texts[2]
-    async with app.db.read() as session:
-        statuses = Counter((await session.execute(select(InboxUpdate.status))).scalars())
     assert statuses == {"done": 200}
 
 
@@ -251,3 +251,52 @@ async def test_no_more_bot_api_requests_in_flight_than_configured(
     finally:
         await app.stop()
     assert fake_api.most_sends_in_flight == 3  # concurrent (not one at a time), and capped
+
+
+async def test_restart_answers_the_inbox_backlog_and_new_messages_once_each(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi
+) -> None:
+    """Start-up queues what the previous run accepted but never processed before polling starts: every
+    guest of that backlog is answered after the restart, and so is every message that arrives at start —
+    each exactly once, including an update Telegram re-delivers because the crash came before its
+    confirmation."""
+    settings = make_settings(**telegram_env)
+    settings = settings.model_copy(update={"telegram": settings.telegram.model_copy(update={"poll_timeout": 1})})
+    crashed = Concierge(settings, analyzer=analyzer)
+    await crashed.prepare_store()
+
+    async def accepted_by_the_crashed_run(chat: int, text: str, *, confirmed: bool) -> None:
+        fake_api.push_text(chat, text)
+        update = fake_api.updates[-1] if not confirmed else fake_api.updates.pop()  # confirmed: Telegram dropped it
+        await crashed.pipeline.receive("telegram", str(update["update_id"]), str(chat), update)
+
+    await accepted_by_the_crashed_run(7001, "泳池几点开", confirmed=True)
+    await accepted_by_the_crashed_run(7002, "早餐几点？", confirmed=True)
+    await accepted_by_the_crashed_run(7003, "停车场在哪", confirmed=True)
+    await accepted_by_the_crashed_run(7004, "泳池几点开", confirmed=False)  # Telegram will send it again
+    await crashed.db.dispose()
+    fake_api.push_text(7001, "wifi password")  # waiting at Telegram: a new question from a backlog guest
+    fake_api.push_text(7005, "早餐几点？")
+    expected = {7001: ["7:00", "CloudRest-Guest"], 7002: ["6:30"], 7003: ["B1"], 7004: ["7:00"],
+                7005: ["6:30"], 7006: ["B1"], 7007: ["CloudRest-Guest"]}
+
+    restarted = Concierge(settings, analyzer=analyzer)
+    await restarted.start()
+    try:
+        fake_api.push_text(7006, "停车场在哪")  # arriving while the backlog is being answered
+        fake_api.push_text(7007, "wifi password")
+        await fake_api.wait_for(lambda: all(len(fake_api.to_chat(chat)) >= len(answers)
+                                             for chat, answers in expected.items()), timeout=30)
+        await asyncio.sleep(1.5)  # a duplicate would arrive now (a poll round and the sender's next pass)
+        async with restarted.db.read() as session:
+            statuses = Counter((await session.execute(select(InboxUpdate.status))).scalars())
+            inbound = (await session.execute(select(Message.id).where(Message.direction == "in"))).scalars().all()
+    finally:
+        await restarted.stop()
+    for chat, answers in expected.items():
+        texts = [message.text for message in fake_api.to_chat(chat)]
+        assert len(texts) == len(answers), (chat, texts)
+        assert all(any(answer in text for text in texts) for answer in answers), (chat, texts)
+    assert statuses == {"done": 8} and len(inbound) == 8  # each update processed once
+    # a backlog guest's old question is answered before their new one (recovery takes the chat's turn first)
+    assert "7:00" in fake_api.to_chat(7001)[0].text and "CloudRest-Guest" in fake_api.to_chat(7001)[1].text
