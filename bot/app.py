@@ -11,18 +11,20 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.delivery import Deliverer
+from bot.delivery import HELD, Deliverer
 from bot.metrics import Metrics
 from bot.nlp_setup import build_analyzer
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from bot.scheduler_setup import SchedulerHost, quiet_until
 from bot.telegram_channel import TelegramChannel
+from bot.telegram_staff import STAFF
 from bot.staff_web import add_staff_routes
 from bot.web import create_web_app
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.models import Outbox, RoomType
+from crm.ticket_work import CARD_CHANNEL
 from handlers.i18n import Catalog
 from handlers.staff import report_uncertain
 from nlp import Analyzer
@@ -41,6 +43,10 @@ async def sync_room_types(session: AsyncSession, settings: Settings) -> None:
         else:
             row.name_zh, row.name_en = room.names.zh, room.names.en
             row.capacity, row.rate, row.inventory = room.capacity, room.rate, room.inventory
+
+
+async def _nowhere(row: Outbox) -> str:
+    return HELD
 
 
 @dataclass
@@ -83,6 +89,11 @@ class Concierge:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:
                 self.telegram.add_routes(self.web_app)
+        else:
+            # Staff alerts and card edits have nowhere to go without Telegram (the dashboard lists the
+            # tickets): held, as when Telegram has no staff chat, so they leave the queue and the lag gauge
+            for channel in (STAFF, CARD_CHANNEL):
+                self.deliverer.register(channel, _nowhere)
         log.info("components ready in %.2fs", time.perf_counter() - started)
 
     async def _report_uncertain(self, session: AsyncSession, rows: list[Outbox]) -> None:

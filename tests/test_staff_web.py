@@ -174,6 +174,23 @@ async def test_reply_to_an_absent_web_guest_waits_until_they_come_back(app: Conc
         assert frame["replies"][0]["text"] == "您好，还在吗？"
 
 
+async def test_without_telegram_staff_alerts_leave_the_queue(app: Concierge) -> None:
+    """A web-only hotel has no staff chat: the alert is held (the dashboard lists the ticket) instead of
+    waiting forever in the queue, where it would grow the outbox lag gauge and every claim's scan."""
+    async with client() as http:
+        await say(http, app, "web-only", "转人工")
+        for _ in range(100):
+            async with app.db.read() as session:
+                alerts = (await session.execute(select(Outbox).where(Outbox.channel == "staff"))).scalars().all()
+            if alerts and all(row.status == "held" for row in alerts):
+                break
+            await asyncio.sleep(0.05)
+        assert [row.status for row in alerts] == ["held"] and alerts[0].ticket_id == 1
+        async with http.get(base(app) + "/metrics") as response:
+            metrics = await response.text()
+    assert "concierge_outbox_lag_seconds 0.0" in metrics
+
+
 async def test_claim_reassign_resolve_with_root_cause_and_timeline(app: Concierge) -> None:
     async with client() as http:
         await say(http, app, "g1", "转人工")
