@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.delivery import HELD, Deliverer
+from bot.delivery import Deliverer
 from bot.metrics import Metrics
 from bot.nlp_setup import build_analyzer
 from bot.pipeline import Pipeline
@@ -43,10 +43,6 @@ async def sync_room_types(session: AsyncSession, settings: Settings) -> None:
         else:
             row.name_zh, row.name_en = room.names.zh, room.names.en
             row.capacity, row.rate, row.inventory = room.capacity, room.rate, room.inventory
-
-
-async def _nowhere(row: Outbox) -> str:
-    return HELD
 
 
 @dataclass
@@ -89,11 +85,8 @@ class Concierge:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:
                 self.telegram.add_routes(self.web_app)
-        else:
-            # Staff alerts and card edits have nowhere to go without Telegram (the dashboard lists the
-            # tickets): held, as when Telegram has no staff chat, so they leave the queue and the lag gauge
-            for channel in (STAFF, CARD_CHANNEL):
-                self.deliverer.register(channel, _nowhere)
+        else:  # staff alerts and card edits go to Telegram only; the dashboard lists the tickets anyway
+            self.deliverer.park_unserved(STAFF, CARD_CHANNEL)
         log.info("components ready in %.2fs", time.perf_counter() - started)
 
     async def _report_uncertain(self, session: AsyncSession, rows: list[Outbox]) -> None:

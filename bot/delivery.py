@@ -107,6 +107,7 @@ class Deliverer:
         self.idle_seconds = idle_seconds
         self._senders: dict[str, Sender] = {}
         self._reachable: dict[str, Callable[[], Collection[str]]] = {}
+        self._unserved: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -117,6 +118,12 @@ class Deliverer:
         self._senders[channel] = sender
         if reachable is not None:
             self._reachable[channel] = reachable
+
+    def park_unserved(self, *channels: str) -> None:
+        """Channels this process cannot send on (staff alerts without Telegram). A worker that can would
+        claim their rows within seconds; rows nobody claimed for ``UNCLAIMED_SECONDS`` are parked as held,
+        so they leave the queue and the outbox lag instead of waiting there forever."""
+        self._unserved.update(channels)
 
     def wake(self) -> None:
         self._wake.set()
@@ -177,6 +184,8 @@ class Deliverer:
         due_before = utcnow() - UNCLAIMED_SECONDS
         for channel, reachable in self._reachable.items():
             await outbox.park_unclaimed(self.db, channel, due_before=due_before, reachable_here=reachable())
+        for channel in self._unserved - self._senders.keys():
+            await outbox.park_unclaimed(self.db, channel, due_before=due_before, reachable_here=())
 
     async def drain_once(self) -> int:
         """Send one batch of due rows; returns how many rows were handled."""

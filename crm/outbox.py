@@ -147,10 +147,11 @@ async def hold_back(db: Database, *, expired: list[int], deferred: list[tuple[in
 async def park_unclaimed(
     db: Database, channel: str, *, due_before: datetime, reachable_here: Collection[str]
 ) -> int:
-    """Rows of a channel that only some processes can deliver (web sockets) which nobody claimed since
-    ``due_before``: the guest is connected nowhere. They are *held* — out of every claim's scan and of the
-    outbox lag — until the guest comes back (``crm.ticket_work.release_held``). Chats this process can
-    reach are left alone: it claims them itself. Returns how many rows were parked."""
+    """Rows of a channel that only some processes can deliver (web sockets), or none (staff alerts without
+    Telegram), which nobody claimed since ``due_before``: the guest is connected nowhere, or there is no
+    staff chat. They are *held* — out of every claim's scan and of the outbox lag — until the guest comes
+    back (``crm.ticket_work.release_held``). Chats this process can reach are left alone: it claims them
+    itself. Returns how many rows were parked."""
     condition = (_TABLE.c.channel == channel) & (_TABLE.c.status == "pending") & (_TABLE.c.next_attempt_at < due_before)
     if reachable_here:
         condition = condition & _TABLE.c.chat_id.not_in(list(reachable_here))
