@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overlap", type=Path, nargs="+", metavar="FILE",
                         help="only count how many reviews of each half occur in these text files")
     args = parser.parse_args(argv)
+    for path in (args.source, *(args.overlap or ())):
+        if not path.is_file():
+            parser.error(f"{path}: no such file")  # exit 2 with the usage, not a traceback
     if args.overlap:
         halves = read_halves(args.source)
         for name, rows, (verbatim, shared) in zip("AB", halves, overlap_counts(halves, args.overlap)):

@@ -94,3 +94,6 @@ def test_review_overlap_with_third_party_training_text(tmp_path: Path, capsys: p
     assert sum(v for v, _ in counts) == 1 and sum(s for _, s in counts) == 1
     assert main([str(tsv), "--overlap", str(training)]) == 0
     assert "verbatim" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:  # a mistyped path: a clear message, not a traceback
+        main([str(tsv), "--overlap", str(tmp_path / "missing.txt")])
+    assert exited.value.code == 2 and "missing.txt: no such file" in capsys.readouterr().err
