@@ -8,7 +8,7 @@ arrived. Planning-time rules alone cannot prevent either.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.app import Concierge
 from bot.config import QuietHours
 from bot.fake_bot_api import FakeBotApi
+from bot.scheduler_setup import quiet_until
 from crm.models import Outbox
 from crm.types import utcnow
 from nlp import Analyzer
@@ -56,3 +57,15 @@ async def test_a_campaign_row_waits_out_the_guests_night_and_a_stale_one_expires
     assert night.status == "pending" and night.attempts == 0  # waiting, and the deferral is not a failed try
     resume = night.next_attempt_at.astimezone(ZoneInfo(ASLEEP))
     assert resume.time() == quiet.end and timedelta(0) < resume - local <= timedelta(hours=1, minutes=1)
+
+
+def test_quiet_hours_at_send_time_fall_back_to_the_hotels_zone_for_an_unknown_one(make_settings: SettingsFactory) -> None:
+    """A row whose zone this machine's tz database lacks (imported from a PMS, or an older tzdata) is judged
+    in the hotel's zone; it must not make every delivery round fail."""
+    settings = make_settings()
+    until = quiet_until(settings)
+    start = datetime(2026, 11, 24, tzinfo=ZoneInfo("UTC"))
+    hours = [start + timedelta(hours=hour) for hour in range(24)]
+    hotel = [until(settings.hotel.zone.key, moment) for moment in hours]
+    assert [until("Mars/Olympus_Mons", moment) for moment in hours] == hotel
+    assert any(resume > moment for resume, moment in zip(hotel, hours))  # some of those hours are quiet
