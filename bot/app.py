@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.telegram.intake import TelegramChannel
+from bot.channels.telegram.staff import STAFF
+from bot.channels.web.chat import PUSH_KEY, create_web_app
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.metrics import Metrics
@@ -17,10 +20,8 @@ from bot.nlp_setup import build_analyzer
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from bot.scheduler_setup import SchedulerHost, quiet_until
-from bot.telegram_channel import TelegramChannel
-from bot.telegram_staff import STAFF
-from bot.staff_web import add_staff_routes
-from bot.web import create_web_app
+from bot.staff.deps import StaffDeps
+from bot.staff.routes import add_staff_routes
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.models import Outbox, RoomType
@@ -80,7 +81,10 @@ class Concierge:
         self.metrics = Metrics(self.db)
         self.pipeline.on_processed = self.metrics.processed
         self.web_app.router.add_get("/metrics", self.metrics.handler)
-        add_staff_routes(self.web_app, self)
+        push = self.web_app[PUSH_KEY]  # staff replies to web guests leave through the guest's open socket
+        self.deliverer.register("web", push.send, reachable=push.sessions)
+        add_staff_routes(self.web_app, StaffDeps(self.settings, self.db, self.pipeline.catalog, self.deliverer,
+                                                 self.analyzer))
         if telegram.enabled:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:

@@ -7,11 +7,11 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection
-from typing import Generic, TypeVar
 from contextvars import ContextVar
-from functools import partial
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Generic, TypeVar
 
 from crm import outbox
 from crm.db import Database

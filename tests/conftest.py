@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.app import Concierge
+from bot.bench.fake_bot_api import FakeBotApi
 from bot.config import Settings, load_settings
 from bot.nlp_setup import build_analyzer
 from nlp import Analyzer
-from bot.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from bot.app import Concierge
+from bot.bench.fake_bot_api import FakeBotApi
 from bot.config import QuietHours
-from bot.fake_bot_api import FakeBotApi
 from bot.scheduler_setup import quiet_until
 from crm.models import Outbox
 from crm.types import utcnow

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.app import Concierge
-from bot.bench_crash import crash_run
+from bot.bench.crash import crash_run
 from crm.models import Outbox
 from crm.outbox import INFLIGHT, recover_expired_leases
 from crm.types import utcnow

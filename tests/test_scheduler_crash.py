@@ -20,6 +20,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.app import Concierge
+from bot.bench.fake_bot_api import FakeBotApi
 from crm import outbox
 from crm.db import Database
 from crm.migrate import upgrade
@@ -27,9 +28,8 @@ from crm.models import Outbox
 from crm.types import utcnow
 from nlp import Analyzer
 from scheduler.runner import CampaignRunner
-from tests.conftest import ROOT, STAFF_CHAT, SettingsFactory
-from bot.fake_bot_api import FakeBotApi
 from tests.campaign_worker import shift_to
+from tests.conftest import ROOT, STAFF_CHAT, SettingsFactory
 from tests.lifecycle_helpers import add_guest, context, hotel_time
 
 NATIONAL_DAY = hotel_time(date(2026, 10, 1), 10, 0)

@@ -5,14 +5,26 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.staff_html import Html, esc, fmt
-from bot.staff_reports import cell
-from bot.staff_svg import lines, stacked_bars
+from bot.staff.charts import lines, stacked_bars
+from bot.staff.html import Html, esc, fmt
+from bot.staff.reports import cell
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.models import Survey, Ticket
-from crm.reports import complaint_rate, count_by_day, days_between, sla_by_day, survey_trend
-from crm.staff import add_staff, authenticate, close_session, open_session, resolve_session
+from crm.reports import (
+    complaint_rate,
+    count_by_day,
+    days_between,
+    sla_by_day,
+    survey_trend,
+)
+from crm.staff import (
+    add_staff,
+    authenticate,
+    close_session,
+    open_session,
+    resolve_session,
+)
 from crm.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

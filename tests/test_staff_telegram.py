@@ -11,11 +11,11 @@ from sqlmodel import select
 
 import bot.ratelimit
 from bot.app import Concierge
+from bot.bench.fake_bot_api import FakeBotApi
 from crm.models import InboxUpdate, Message, Ticket, TicketEvent
 from crm.staff import add_staff
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
-from bot.fake_bot_api import FakeBotApi
 
 STAFF_TG = 700
 MANAGER_TG = 701

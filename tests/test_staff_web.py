@@ -18,7 +18,18 @@ from crm.models import AuditLog, Message, Outbox, Survey, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
-from tests.staff_helpers import ADMIN, AGENT, CHEF, MANAGER, base, client, csrf_of, login, reply_on_ticket, say
+from tests.staff_helpers import (
+    ADMIN,
+    AGENT,
+    CHEF,
+    MANAGER,
+    base,
+    client,
+    csrf_of,
+    login,
+    reply_on_ticket,
+    say,
+)
 
 
 @pytest.fixture

@@ -10,12 +10,18 @@ import aiohttp
 from sqlmodel import select
 
 from bot.app import Concierge
-from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH, api_base, parse_update, split_text
+from bot.bench.fake_bot_api import FakeBotApi
+from bot.channels.telegram.intake import (
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    api_base,
+    parse_update,
+    split_text,
+)
 from crm.models import Guest, InboxUpdate, Message, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
-from bot.fake_bot_api import FakeBotApi
 
 
 async def test_guest_start_faq_ticket_and_complaint(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import Concierge
-from bot.fake_bot_api import FakeBotApi
-from bot.telegram_channel import SECRET_HEADER, WEBHOOK_PATH
+from bot.bench.fake_bot_api import FakeBotApi
+from bot.channels.telegram.intake import SECRET_HEADER, WEBHOOK_PATH
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.models import Outbox

@@ -1,0 +1,161 @@
+"""The HTTP side: health check, the web chat (page, JSON API, WebSocket) on one aiohttp server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from importlib import resources
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.channels.web.push import WebPush
+from bot.pipeline import Pipeline, Result
+from handlers.types import Inbound, split_command
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "web"
+MAX_BODY = 64 * 1024
+MAX_TEXT = 20_000
+MAX_BUTTON = 64
+_SESSION = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+PIPELINE_KEY = web.AppKey("pipeline", Pipeline)
+PUSH_KEY = web.AppKey("web_push", WebPush)  # open sockets per session, for messages staff send to guests
+
+
+class BadRequest(ValueError):
+    """The client sent something we cannot take; the message says what, for the developer's console."""
+
+
+def parse_web_payload(payload: dict[str, Any]) -> Inbound:
+    """Inbound from a stored web chat payload (already validated by ``validate``)."""
+    return Inbound(
+        channel=CHANNEL,
+        external_id=payload["session"],
+        chat_id=payload["session"],
+        text=payload.get("text") or "",
+        button=payload.get("button"),
+        command=payload.get("command"),
+        language_hint=payload.get("lang"),
+        truncated=bool(payload.get("truncated")),
+    )
+
+
+def validate(body: Any) -> dict[str, Any]:
+    """Check a client's message; returns the payload to store."""
+    if not isinstance(body, dict):
+        raise BadRequest("expected a JSON object")
+    session = body.get("session")
+    if not isinstance(session, str) or not _SESSION.match(session):
+        raise BadRequest("'session' must be 1-100 letters, digits, '-' or '_'")
+    payload: dict[str, Any] = {"session": session}
+    text, button = body.get("text"), body.get("button")
+    if button is not None:
+        if not isinstance(button, str) or len(button.encode()) > MAX_BUTTON:
+            raise BadRequest("'button' must be a string of at most 64 bytes")
+        payload["button"] = button
+    elif isinstance(text, str):
+        command, rest = split_command(text)
+        if command:
+            payload["command"], text = command, rest
+        payload["text"] = text[:MAX_TEXT]
+        payload["truncated"] = len(text) > MAX_TEXT
+    else:
+        raise BadRequest("send 'text' (a string) or 'button'")
+    lang = body.get("lang")
+    if isinstance(lang, str) and len(lang) <= 16:
+        payload["lang"] = lang
+    message_id = body.get("id")
+    payload["id"] = message_id if isinstance(message_id, str) and _ID.match(message_id) else uuid.uuid4().hex
+    return payload
+
+
+async def _submit(pipeline: Pipeline, payload: dict[str, Any]) -> Result:
+    return await pipeline.submit(CHANNEL, f"{payload['session']}:{payload['id']}", payload["session"], payload)
+
+
+def _answer(result: Result) -> dict[str, Any]:
+    return {"replies": [reply.as_dict() for reply in result.replies]}
+
+
+async def chat_api(request: web.Request) -> web.Response:
+    try:
+        payload = validate(await request.json())
+    except (ValueError, BadRequest) as exc:  # json.JSONDecodeError is a ValueError
+        message = str(exc) if isinstance(exc, BadRequest) else "body must be JSON"
+        return web.json_response({"error": message}, status=400)
+    result = await _submit(request.app[PIPELINE_KEY], payload)
+    return web.json_response(_answer(result), dumps=_dumps)
+
+
+async def chat_socket(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
+    await socket.prepare(request)
+    pipeline, push = request.app[PIPELINE_KEY], request.app[PUSH_KEY]
+    if _SESSION.match(request.query.get("session", "")):
+        push.subscribe(request.query["session"], socket)
+    try:
+        async for frame in socket:
+            if frame.type != WSMsgType.TEXT:
+                continue
+            try:
+                payload = validate(json.loads(frame.data))
+            except (ValueError, BadRequest) as exc:
+                message = str(exc) if isinstance(exc, BadRequest) else "frame must be JSON"
+                await socket.send_str(_dumps({"error": message}))
+                continue
+            push.subscribe(payload["session"], socket)
+            result = await _submit(pipeline, payload)
+            await socket.send_str(_dumps({"id": payload["id"], **_answer(result)}))
+    finally:
+        push.unsubscribe(socket)
+    return socket
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def _static(name: str) -> bytes:
+    return resources.files("bot.channels.web").joinpath("static", name).read_bytes()
+
+
+def _static_route(name: str, content_type: str) -> Any:
+    body = _static(name)
+
+    async def serve(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=body,
+            content_type=content_type,
+            charset="utf-8",
+            headers={"Content-Security-Policy": "default-src 'self'; connect-src 'self'", "X-Content-Type-Options": "nosniff"},
+        )
+
+    return serve
+
+
+def create_web_app(pipeline: Pipeline) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[PIPELINE_KEY] = pipeline
+    app[PUSH_KEY] = WebPush(pipeline.db, lambda: pipeline.on_outbox())
+
+    async def close_push(app: web.Application) -> None:
+        await app[PUSH_KEY].close()
+
+    app.on_cleanup.append(close_push)  # AppRunner.cleanup(), which Concierge.stop() awaits before dispose()
+    pipeline.register_channel(CHANNEL, parse_web_payload, push=False)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/", _static_route("index.html", "text/html"))
+    app.router.add_get("/static/chat.js", _static_route("chat.js", "application/javascript"))
+    app.router.add_get("/static/chat.css", _static_route("chat.css", "text/css"))
+    app.router.add_post("/api/chat", chat_api)
+    app.router.add_get("/ws", chat_socket)
+    return app

@@ -1,0 +1,109 @@
+"""``concierge staff …``: create the first accounts before anyone can log in to the dashboard.
+
+The password is asked for twice at a prompt (never echoed, never an argument: arguments end up in shell
+history and ``ps``), or read from standard input with ``--password-stdin`` for provisioning scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import Any
+
+from bot.cli.common import open_store, settings_of
+from crm.staff import ROLES, StaffError
+
+
+def add_staff_commands(subparsers: Any) -> None:
+    staff = subparsers.add_parser("staff", help="dashboard and Telegram staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+
+    add = staff_sub.add_parser("add", help="create a staff account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--department", default=None, help="a department code from config.yaml (agents see its tickets)")
+    add.add_argument("--telegram-id", type=int, default=None, help="Telegram user id, to act from the staff chat")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=_add)
+
+    staff_sub.add_parser("list", help="list staff accounts").set_defaults(func=_list)
+
+    password = staff_sub.add_parser("password", help="set a new password (signs the user out everywhere)")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(func=_password)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise StaffError("the passwords do not match")
+    return first
+
+
+def _run(args: argparse.Namespace, work: Any) -> int:
+    settings = settings_of(args)
+
+    async def go() -> None:
+        async with open_store(settings) as database:
+            async with database.write() as session:
+                await work(session, settings)
+
+    try:
+        asyncio.run(go())
+    except StaffError as exc:
+        print(f"concierge: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_with_password(args: argparse.Namespace, work: Any) -> int:
+    """Ask for the password before touching the store; ``work`` finds it in ``args.password``."""
+    try:
+        args.password = _read_password(args.password_stdin)
+    except StaffError as exc:
+        print(f"concierge: {exc}", file=sys.stderr)
+        return 1
+    return _run(args, work)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from crm.staff import add_staff
+
+    async def work(session: Any, settings: Any) -> None:
+        if args.department and args.department not in settings.departments:
+            raise StaffError(f"unknown department {args.department!r} (one of {', '.join(settings.departments)})")
+        user = await add_staff(session, args.name, args.role, args.password, department=args.department,
+                               telegram_user_id=args.telegram_id, actor="cli")
+        print(f"added {user.name} ({user.role}{', ' + user.department if user.department else ''})")
+
+    return _run_with_password(args, work)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from crm.staff import list_staff
+
+    async def work(session: Any, _settings: Any) -> None:
+        for user in await list_staff(session):
+            state = "" if user.active else " (inactive)"
+            telegram = " telegram" if user.telegram_user_id else ""
+            print(f"{user.name}\t{user.role}\t{user.department or '-'}{telegram}{state}")
+
+    return _run(args, work)
+
+
+def _password(args: argparse.Namespace) -> int:
+    from crm.staff import find_by_name, set_password
+
+    async def work(session: Any, _settings: Any) -> None:
+        user = await find_by_name(session, args.name)
+        if user is None:
+            raise StaffError(f"no staff member called {args.name!r}")
+        await set_password(session, user, args.password, actor="cli")
+        print(f"password of {user.name} changed")
+
+    return _run_with_password(args, work)

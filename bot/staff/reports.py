@@ -1,0 +1,240 @@
+"""Reports for managers (charts drawn on the server as SVG) and CSV exports of tickets and conversations.
+
+CSV cells that a spreadsheet would run as a formula (=, +, -, @ …) are prefixed with an apostrophe:
+guest text ends up in Excel, and must not be able to execute there either. Files carry a UTF-8 BOM so
+that Excel shows Chinese correctly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from aiohttp import web
+from sqlmodel import select
+
+from bot.staff.auth import SECURITY_HEADERS, StaffContext, guarded
+from bot.staff.charts import lines, stacked_bars
+from bot.staff.formatting import category, department
+from bot.staff.html import fmt, join, table, url
+from bot.staff.logs import day_bounds, parse_day
+from crm.models import AuditLog, Guest, Message, StaffUser, Ticket
+from crm.reports import (
+    complaint_rate,
+    conversations_between,
+    count_by_day,
+    days_between,
+    sla_by_day,
+    survey_trend,
+    surveys_between,
+    tickets_between,
+)
+from crm.types import utcnow
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+EXPORT_BATCH = 1000
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/staff/reports", reports_page)
+    router.add_get("/staff/export/tickets.csv", export_tickets)
+    router.add_get("/staff/export/conversations.csv", export_conversations)
+
+
+def _range(ctx: StaffContext) -> tuple[date, date]:
+    today = utcnow().astimezone(ctx.deps.settings.hotel.zone).date()
+    end = parse_day(ctx.request.query.get("to")) or today
+    start = parse_day(ctx.request.query.get("from")) or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        start, end = end, start
+    return max(start, end - timedelta(days=MAX_DAYS - 1)), end
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+@guarded("manager")
+async def reports_page(ctx: StaffContext) -> web.StreamResponse:
+    start, end = _range(ctx)
+    low, high = day_bounds(ctx, start, end)
+    assert low is not None and high is not None
+    zone = ctx.deps.settings.hotel.zone
+    async with ctx.deps.db.read() as session:
+        tickets = await tickets_between(session, low, high)
+        surveys = await surveys_between(session, low, high)
+        conversations = await conversations_between(session, low, high)
+    days = days_between(start, end)
+    labels = [day.strftime("%m-%d") for day in days]
+
+    def by(key: str, name: object) -> dict[str, list[int]]:
+        counts = count_by_day(tickets, key, zone)
+        codes = sorted({code for counter in counts.values() for code in counter})
+        return {str(name(code)): [counts.get(day, {}).get(code, 0) for day in days] for code in codes}  # type: ignore[operator]
+
+    by_category = by("category", lambda code: category(ctx, code))
+    by_department = by("department", lambda code: department(ctx, code))
+    sla = sla_by_day(tickets, days, zone)
+    trend = survey_trend(surveys, zone)
+    complaints = complaint_rate(tickets, conversations, days, zone)
+    answered = [row for row in sla if row.first_response_within is not None]
+    total_complaints = sum(row.complaints for row in complaints)
+    total_conversations = sum(row.conversations for row in complaints)
+
+    form = fmt(
+        """<form method="get" class="filters"><label>{}<input type="date" name="from" value="{}"></label>
+<label>{}<input type="date" name="to" value="{}"></label><button>{}</button></form>
+<p class="exports"><a href="{}">{}</a> · <a href="{}">{}</a></p>""",
+        ctx.t("dash.from"), start.isoformat(), ctx.t("dash.to"), end.isoformat(), ctx.t("dash.apply"),
+        url("/staff/export/tickets.csv", **{"from": start.isoformat(), "to": end.isoformat()}), ctx.t("dash.export.tickets"),
+        url("/staff/export/conversations.csv", **{"from": start.isoformat(), "to": end.isoformat()}),
+        ctx.t("dash.export.conversations"),
+    )
+    summary = table(
+        [ctx.t("dash.report.tickets"), ctx.t("dash.report.first_response_in_sla"), ctx.t("dash.report.resolution_in_sla"),
+         ctx.t("dash.report.complaint_rate"), ctx.t("dash.report.responses")],
+        [(
+            len(tickets),
+            _share_text([r.first_response_within for r in answered], [r.tickets for r in answered]),
+            _share_text([r.resolution_within for r in sla if r.resolution_within is not None],
+                        [r.tickets for r in sla if r.resolution_within is not None]),
+            f"{100 * total_complaints / total_conversations:.1f}%" if total_conversations else "—",
+            len(surveys),
+        )],
+    )
+    charts = [
+        (ctx.t("dash.report.by_category"), stacked_bars(ctx.t("dash.report.by_category"), labels, by_category)),
+        (ctx.t("dash.report.by_department"), stacked_bars(ctx.t("dash.report.by_department"), labels, by_department)),
+        (ctx.t("dash.report.sla"), lines(
+            ctx.t("dash.report.sla"), labels,
+            {ctx.t("dash.report.first_response_in_sla"): [_pct(r.first_response_within) for r in sla],
+             ctx.t("dash.report.resolution_in_sla"): [_pct(r.resolution_within) for r in sla]},
+            suffix="%", top=100, target=90)),
+        (ctx.t("dash.report.times"), lines(
+            ctx.t("dash.report.times"), labels,
+            {ctx.t("dash.report.first_response_minutes"): [r.first_response_median for r in sla],
+             ctx.t("dash.report.resolution_minutes"): [r.resolution_median for r in sla]},
+            suffix="′")),
+        (ctx.t("dash.report.csat"), lines(
+            ctx.t("dash.report.csat"), [p.week.strftime("%m-%d") for p in trend],
+            {"CSAT": [p.csat for p in trend]}, top=5, target=4.5)),
+        (ctx.t("dash.report.nps"), lines(
+            ctx.t("dash.report.nps"), [p.week.strftime("%m-%d") for p in trend],
+            {"NPS": [p.nps for p in trend]}, top=100, bottom=-100, target=0)),
+        (ctx.t("dash.report.complaints"), lines(
+            ctx.t("dash.report.complaints"), labels,
+            {ctx.t("dash.report.complaint_rate"): [_pct(r.rate) for r in complaints]}, suffix="%")),
+    ]
+    body = join([form, summary, join(
+        fmt('<section class="card chart-card"><h2>{}</h2>{}</section>', title, chart) for title, chart in charts
+    )])
+    return ctx.page(ctx.t("dash.reports.title"), body, section="reports")
+
+
+def _share_text(shares: Sequence[float | None], weights: Sequence[int]) -> str:
+    pairs = [(s, w) for s, w in zip(shares, weights, strict=False) if s is not None and w]
+    if not pairs:
+        return "—"
+    return f"{100 * sum(s * w for s, w in pairs) / sum(w for _, w in pairs):.0f}%"
+
+
+# --- CSV -----------------------------------------------------------------------------------------------------
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def _line(values: Iterable[object]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([cell(v) for v in values])
+    return buffer.getvalue().encode("utf-8")
+
+
+async def _stream(ctx: StaffContext, filename: str) -> web.StreamResponse:
+    response = web.StreamResponse(headers={
+        **SECURITY_HEADERS,
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    })
+    await response.prepare(ctx.request)
+    await response.write("\ufeff".encode())
+    return response
+
+
+async def _audit(ctx: StaffContext, what: str, start: date, end: date) -> None:
+    async with ctx.deps.db.write() as session:
+        session.add(AuditLog(actor=ctx.actor, action="export", target=what, detail=f"{start}..{end}"))
+
+
+@guarded("manager")
+async def export_tickets(ctx: StaffContext) -> web.StreamResponse:
+    start, end = _range(ctx)
+    low, high = day_bounds(ctx, start, end)
+    await _audit(ctx, "tickets", start, end)
+    response = await _stream(ctx, f"tickets-{start}-{end}.csv")
+    await response.write(_line(["id", "created_at", "category", "department", "priority", "status", "channel",
+                                "guest_id", "guest", "room", "assignee", "respond_due", "first_response_at",
+                                "resolve_due", "resolved_at", "escalation_level", "summary", "root_cause"]))
+    after = 0
+    while True:
+        async with ctx.deps.db.read() as session:
+            rows = (await session.execute(
+                select(Ticket, Guest, StaffUser)
+                .join(Guest, Guest.id == Ticket.guest_id, isouter=True)  # type: ignore[arg-type]
+                .join(StaffUser, StaffUser.id == Ticket.assignee_id, isouter=True)  # type: ignore[arg-type]
+                .where(Ticket.created_at >= low, Ticket.created_at < high, Ticket.id > after)  # type: ignore[operator]
+                .order_by(Ticket.id).limit(EXPORT_BATCH)  # type: ignore[arg-type]
+            )).all()
+        for ticket, guest, staff in rows:
+            await response.write(_line([
+                ticket.id, _iso(ticket.created_at), ticket.category, ticket.department, ticket.priority, ticket.status,
+                ticket.channel, ticket.guest_id, guest.name if guest else "", ticket.room_number or "",
+                staff.name if staff else "", _iso(ticket.respond_due), _iso(ticket.first_response_at),
+                _iso(ticket.resolve_due), _iso(ticket.resolved_at), ticket.escalation_level, ticket.summary,
+                ticket.root_cause or "",
+            ]))
+        if len(rows) < EXPORT_BATCH:
+            break
+        after = rows[-1][0].id
+    await response.write_eof()
+    return response
+
+
+@guarded("manager")
+async def export_conversations(ctx: StaffContext) -> web.StreamResponse:
+    start, end = _range(ctx)
+    low, high = day_bounds(ctx, start, end)
+    await _audit(ctx, "conversations", start, end)
+    response = await _stream(ctx, f"conversations-{start}-{end}.csv")
+    await response.write(_line(["id", "created_at", "guest_id", "guest", "channel", "direction", "author", "language",
+                                "category", "sentiment", "ticket_id", "text"]))
+    after = 0
+    while True:
+        async with ctx.deps.db.read() as session:
+            rows = (await session.execute(
+                select(Message, Guest).join(Guest, Guest.id == Message.guest_id)  # type: ignore[arg-type]
+                .where(Message.created_at >= low, Message.created_at < high, Message.id > after)  # type: ignore[operator]
+                .order_by(Message.id).limit(EXPORT_BATCH)  # type: ignore[arg-type]
+            )).all()
+        for message, guest in rows:
+            await response.write(_line([
+                message.id, _iso(message.created_at), message.guest_id, guest.name, message.channel, message.direction,
+                message.author, message.language or "", message.category or "", message.sentiment or "",
+                message.ticket_id or "", message.text,
+            ]))
+        if len(rows) < EXPORT_BATCH:
+            break
+        after = rows[-1][0].id
+    await response.write_eof()
+    return response
+
+
+def _iso(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else ""
+
