@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from aiohttp import web
+from markupsafe import Markup
+
 from bot.staff.charts import lines, stacked_bars
-from bot.staff.html import Html, esc, fmt
+from bot.staff.pages import setup_pages
 from bot.staff.reports import cell
 from crm.db import Database
 from crm.migrate import upgrade
@@ -79,10 +82,11 @@ def test_charts_escape_labels_and_draw_bars_and_gaps() -> None:
     assert chart.count("<polyline") == 2 and "stroke-dasharray" in chart
 
 
-def test_html_helper_escapes_unless_already_markup() -> None:
-    assert fmt("<p>{}</p>", "<i>") == "<p>&lt;i&gt;</p>"
-    assert fmt("<p>{}</p>", Html("<i>x</i>")) == "<p><i>x</i></p>"
-    assert esc('"') == "&quot;"
+def test_templates_escape_unless_already_markup() -> None:
+    template = setup_pages(web.Application()).from_string('<p title="{{ value }}">{{ value }}</p>')
+    assert template.render(value="<i>") == '<p title="&lt;i&gt;">&lt;i&gt;</p>'
+    assert template.render(value=Markup("<i>x</i>")) == '<p title="<i>x</i>"><i>x</i></p>'
+    assert template.render(value='"') == '<p title="&#34;">&#34;</p>'
 
 
 def test_csv_cells_cannot_become_formulas() -> None:

@@ -20,7 +20,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.staff.deps import StaffDeps, deps_of
-from bot.staff.html import Html, csrf_field, fmt, layout
+from bot.staff.pages import SECURITY_HEADERS, render
 from crm.models import StaffUser
 from crm.staff import (
     LoggedIn,
@@ -35,13 +35,6 @@ from handlers.i18n import LOCALES, Catalog
 SESSION_COOKIE = "concierge_staff"
 LOGIN_COOKIE = "concierge_login"
 LANG_COOKIE = "concierge_staff_lang"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 LANGUAGE_NAMES = (("zh-Hans", "简"), ("zh-Hant", "繁"), ("en", "EN"))
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 300
@@ -81,31 +74,27 @@ class StaffContext:
         return value if isinstance(value, str) else default
 
     def page(
-        self, title: str, body: Html, *, status: int = 200, section: str = "", error: str | None = None
+        self, template: str, title: str, *, status: int = 200, section: str = "", error: str | None = None,
+        **values: object,
     ) -> web.Response:
+        """A dashboard page: ``template`` inside the layout, with this member's nav, logout and language."""
         nav = [("/staff/tickets", self.t("dash.nav.tickets"), section == "tickets")]
         if self.can("manager"):
             nav += [("/staff/logs", self.t("dash.nav.logs"), section == "logs"),
                     ("/staff/reports", self.t("dash.nav.reports"), section == "reports")]
         if self.can("admin"):
             nav.append(("/staff/users", self.t("dash.nav.users"), section == "users"))
-        logout = fmt('<form method="post" action="/staff/logout" class="inline">{}<button>{}</button></form>',
-                     csrf_field(self.csrf), self.t("dash.logout"))
         flash_key = self.request.query.get("done", "")
-        page = layout(
-            title=title, body=body, lang=self.locale, nav=nav, logout=logout, languages=LANGUAGE_NAMES,
-            user_label=f"{self.user.name} · {self.t('dash.role.' + self.user.role)}",
-            flash=self.t_or(f"dash.done.{flash_key}", "") or None if flash_key.isidentifier() else None,
-            error=error,
-        )
-        return html_response(page, status=status)
+        return render(self.request, template, {
+            **values,
+            "ctx": self, "t": self.t, "lang": self.locale, "title": title, "nav": nav, "csrf": self.csrf,
+            "user_label": f"{self.user.name} · {self.t('dash.role.' + self.user.role)}",
+            "languages": LANGUAGE_NAMES, "error": error,
+            "flash": self.t_or(f"dash.done.{flash_key}", "") or None if flash_key.isidentifier() else None,
+        }, status=status)
 
 
 Handler = Callable[[StaffContext], Awaitable[web.StreamResponse]]
-
-
-def html_response(page: str, *, status: int = 200) -> web.Response:
-    return web.Response(text=page, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
 def locale_of(request: web.Request) -> str:
@@ -118,18 +107,25 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/staff") and not target.startswith("//") and "\\" not in target else "/staff/tickets"
 
 
-def _plain_page(request: web.Request, title_key: str, body: Html, status: int) -> web.Response:
+def plain_page(request: web.Request, template: str, title_key: str, status: int, *, error: str | None = None,
+               **values: object) -> web.Response:
+    """A page for someone not (or not properly) logged in: no nav, no logout, but the language switch."""
     catalog = deps_of(request).catalog
     locale = locale_of(request)
-    page = layout(title=catalog.text(locale, title_key), body=body, lang=locale, languages=LANGUAGE_NAMES)
-    return html_response(page, status=status)
+
+    def t(key: str, **fields: object) -> str:
+        return catalog.text(locale, key, **fields)
+
+    return render(request, template, {
+        **values,
+        "t": t, "lang": locale, "title": t(title_key), "nav": (), "csrf": "", "user_label": "",
+        "languages": LANGUAGE_NAMES, "flash": None, "error": error,
+    }, status=status)
 
 
 def forbidden(request: web.Request, key: str = "dash.forbidden") -> web.Response:
-    catalog = deps_of(request).catalog
-    body = fmt('<p>{}</p><p><a href="/staff/tickets">{}</a></p>', catalog.text(locale_of(request), key),
-               catalog.text(locale_of(request), "dash.back"))
-    return _plain_page(request, "dash.forbidden_title", body, 403)
+    message = deps_of(request).catalog.text(locale_of(request), key)
+    return plain_page(request, "message.html", "dash.forbidden_title", 403, message=message)
 
 
 async def current(request: web.Request) -> LoggedIn | None:
@@ -199,21 +195,8 @@ THROTTLE_KEY = web.AppKey("staff_login_throttle", LoginThrottle)
 
 
 def _login_form(request: web.Request, token: str, error: str | None, status: int = 200) -> web.Response:
-    catalog = deps_of(request).catalog
-    locale = locale_of(request)
-    t = lambda key: catalog.text(locale, key)  # noqa: E731
-    body = fmt(
-        """<form method="post" action="/staff/login" class="card narrow">
-<input type="hidden" name="csrf" value="{token}"><input type="hidden" name="next" value="{next}">
-<label>{name_label}<input name="name" autocomplete="username" required autofocus maxlength="100"></label>
-<label>{password_label}<input name="password" type="password" autocomplete="current-password" required maxlength="200"></label>
-<button type="submit">{submit}</button>
-</form>""",
-        token=token, next=_safe_next(request.query.get("next", "/staff/tickets")),
-        name_label=t("dash.login.name"), password_label=t("dash.login.password"), submit=t("dash.login.submit"),
-    )
-    page = layout(title=t("dash.login.title"), body=body, lang=locale, languages=LANGUAGE_NAMES, error=error)
-    response = html_response(page, status=status)
+    response = plain_page(request, "login.html", "dash.login.title", status, error=error, token=token,
+                          next=_safe_next(request.query.get("next", "/staff/tickets")))
     response.set_cookie(LOGIN_COOKIE, token, path="/staff/login", httponly=True, samesite="Strict",
                         secure=request.secure, max_age=3600)
     return response

@@ -1,37 +1,55 @@
-"""Shared bits of dashboard markup: local times, SLA countdowns, labels, conversation lines."""
+"""What the dashboard pages say, before it becomes markup: local times, SLA countdowns, labels,
+conversation lines and links.
+
+Everything here returns plain text or small records; the templates (``bot/staff/templates``) make the
+markup and Jinja's autoescape escapes it, so nothing in this module has to think about HTML.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
-from bot.staff.auth import StaffContext
-from bot.staff.html import Html, fmt, join
-from crm.models import Message, Ticket
+from crm.models import Message
 from crm.types import utcnow
 from handlers.i18n import localize
 
+if TYPE_CHECKING:  # auth renders through pages, which imports this module: no import at run time
+    from bot.staff.auth import StaffContext
+
 
 def local(ctx: StaffContext, moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment in the hotel's time zone: staff think in the hotel's clock, not in UTC."""
     if moment is None:
         return "—"
     return moment.astimezone(ctx.deps.settings.hotel.zone).strftime(pattern)
 
 
-def countdown(ctx: StaffContext, due: datetime | None, done: datetime | None = None) -> Html:
-    """An SLA badge: minutes left or overdue; staff.js keeps it ticking without a reload."""
+@dataclass(frozen=True)
+class Sla:
+    """An SLA badge: ``state`` is its colour (ok / warn / late). A running one carries ``due`` and the two
+    wordings with ``{m}`` in them, so staff.js can keep the minutes ticking without a reload."""
+
+    state: str
+    text: str
+    due: str = ""
+    left: str = ""
+    late: str = ""
+
+
+def sla(ctx: StaffContext, due: datetime | None, done: datetime | None = None) -> Sla | None:
+    """Minutes left or overdue for a deadline; met / missed once ``done``; None without a deadline."""
     if due is None:
-        return Html("—")
+        return None
     if done is not None:
-        key = "dash.sla.met" if done <= due else "dash.sla.missed"
-        return fmt('<span class="sla {}">{}</span>', "ok" if done <= due else "late", ctx.t(key))
+        return Sla("ok" if done <= due else "late", ctx.t("dash.sla.met" if done <= due else "dash.sla.missed"))
     minutes = int((due - utcnow()).total_seconds() // 60)
     state = "late" if minutes < 0 else "warn" if minutes < 10 else "ok"
     text = ctx.t("dash.sla.late", minutes=-minutes) if minutes < 0 else ctx.t("dash.sla.left", minutes=minutes)
-    return fmt(
-        '<span class="sla {}" data-due="{}" data-left="{}" data-late="{}">{}</span>',
-        state, due.isoformat(), ctx.t("dash.sla.left", minutes="{m}"), ctx.t("dash.sla.late", minutes="{m}"), text,
-    )
+    return Sla(state, text, due.isoformat(), ctx.t("dash.sla.left", minutes="{m}"), ctx.t("dash.sla.late", minutes="{m}"))
 
 
 def category(ctx: StaffContext, code: str | None) -> str:
@@ -43,14 +61,6 @@ def department(ctx: StaffContext, code: str) -> str:
     return localize(name, ctx.locale) if name is not None else code
 
 
-def status(ctx: StaffContext, ticket: Ticket) -> Html:
-    return fmt('<span class="badge {}">{}</span>', ticket.status, ctx.t(f"card.state.{ticket.status}"))
-
-
-def priority(ctx: StaffContext, ticket: Ticket) -> Html:
-    return fmt('<span class="badge p-{}">{}</span>', ticket.priority, ctx.t(f"priority.{ticket.priority}"))
-
-
 def author(ctx: StaffContext, message: Message, staff_names: dict[int, str] | None = None) -> str:
     if message.author.startswith("staff:"):
         staff_id = message.author.removeprefix("staff:")
@@ -59,10 +69,19 @@ def author(ctx: StaffContext, message: Message, staff_names: dict[int, str] | No
     return ctx.t(f"dash.author.{message.author}") if message.author in ("guest", "bot") else message.author
 
 
-def conversation(ctx: StaffContext, messages: Iterable[Message], *, highlight_ticket: int | None = None,
-                 staff_names: dict[int, str] | None = None) -> Html:
-    """A chat transcript; the guest's words are escaped text, never markup."""
-    items = []
+@dataclass(frozen=True)
+class Line:
+    """One line of a transcript: its CSS classes, the who/when/where line above it, and the words."""
+
+    classes: str
+    meta: str
+    text: str
+
+
+def transcript(ctx: StaffContext, messages: Iterable[Message], *, highlight_ticket: int | None = None,
+               staff_names: dict[int, str] | None = None) -> list[Line]:
+    """A chat transcript, oldest first; lines that belong to ``highlight_ticket`` are marked."""
+    lines = []
     for message in messages:
         classes = f"line {message.direction} {'staff' if message.author.startswith('staff:') else ''}"
         if highlight_ticket is not None and message.ticket_id == highlight_ticket:
@@ -71,8 +90,11 @@ def conversation(ctx: StaffContext, messages: Iterable[Message], *, highlight_ti
             local(ctx, message.created_at), author(ctx, message, staff_names), message.channel,
             category(ctx, message.category) if message.category else "", message.sentiment or "",
         ) if part)
-        items.append(fmt('<li class="{}"><div class="meta">{}</div><div class="text">{}</div></li>',
-                         classes.strip(), meta, message.text))
-    if not items:
-        return fmt('<p class="muted">{}</p>', ctx.t("dash.none"))
-    return fmt('<ol class="transcript">{}</ol>', join(items))
+        lines.append(Line(classes.strip(), meta, message.text))
+    return lines
+
+
+def url(path: str, **query: object) -> str:
+    """A link with query parameters; empty values are left out (a filter form's blank choices)."""
+    params = {k: str(v) for k, v in query.items() if v not in (None, "")}
+    return f"{path}?{urlencode(params)}" if params else path

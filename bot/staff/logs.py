@@ -12,8 +12,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.staff.auth import StaffContext, forbidden, guarded
-from bot.staff.formatting import category, conversation, department, local, status
-from bot.staff.html import Html, definition_list, fmt, join, options, table, url
+from bot.staff.formatting import category, local, transcript, url
 from bot.staff.search import INDEX_KEY
 from crm.models import AuditLog, StaffUser, Ticket
 from crm.reports import LogFilter, find_messages, guest_profile
@@ -63,49 +62,21 @@ async def logs_page(ctx: StaffContext) -> web.StreamResponse:
     async with ctx.deps.db.read() as session:
         found = await find_messages(session, flt, clause, limit=PAGE)
     categories = sorted({*ctx.deps.settings.ticket_categories, "faq", "praise", "booking"})
-    form = fmt(
-        """<form method="get" class="filters">
-<input type="search" name="q" value="{q}" placeholder="{q_label}" aria-label="{q_label}">
-<label>{from_label}<input type="date" name="from" value="{start}"></label>
-<label>{to_label}<input type="date" name="to" value="{end}"></label>
-<select name="channel" aria-label="channel">{channels}</select>
-<select name="category" aria-label="{c_label}">{categories}</select>
-<select name="sentiment" aria-label="{s_label}">{sentiments}</select>
-<input name="guest" value="{guest}" placeholder="{g_label}" aria-label="{g_label}">
-<button>{search}</button></form>""",
-        q=text, q_label=ctx.t("dash.logs.search"), from_label=ctx.t("dash.from"), to_label=ctx.t("dash.to"),
-        start=start.isoformat() if start else "", end=end.isoformat() if end else "",
-        channels=options([(c, c) for c in CHANNELS], flt.channel, blank=ctx.t("dash.all_channels")),
-        categories=options([(c, category(ctx, c)) for c in categories], flt.category, blank=ctx.t("dash.all_categories")),
-        sentiments=options([(s, ctx.t(f"dash.sentiment.{s}")) for s in SENTIMENTS], flt.sentiment,
-                           blank=ctx.t("dash.all_sentiments")),
-        guest=flt.guest or "", g_label=ctx.t("dash.field.guest"), c_label=ctx.t("dash.field.category"),
-        s_label=ctx.t("dash.field.sentiment"), search=ctx.t("dash.apply"),
-    )
-    rows = [
-        (
-            local(ctx, message.created_at),
-            fmt('<a href="/staff/guests/{}">{}</a>', guest.id, guest.name or f"#{guest.id}"),
-            message.channel,
-            ctx.t(f"dash.direction.{message.direction}"),
-            category(ctx, message.category) if message.category else "",
-            ctx.t(f"dash.sentiment.{message.sentiment}") if message.sentiment in SENTIMENTS else "",
-            fmt('<span class="text">{}</span>', message.text[:500]),
-            fmt('<a href="/staff/tickets/{0}">#{0}</a>', message.ticket_id) if message.ticket_id else "",
-        )
-        for message, guest in found
-    ]
     headers = [ctx.t(k) for k in ("dash.field.time", "dash.field.guest", "dash.field.channel", "dash.field.direction",
                                   "dash.field.category", "dash.field.sentiment", "dash.field.text", "dash.field.ticket")]
-    more = Html("")
+    older_url = ""
     if len(found) == PAGE:
         older = {k: v for k, v in query.items() if k != "before"}
-        more = fmt('<p><a href="{}">{}</a></p>', url("/staff/logs", **older, before=found[-1][0].id), ctx.t("dash.older"))
-    exports = fmt('<p class="exports"><a href="{}">{}</a></p>',
-                  url("/staff/export/conversations.csv", **{"from": query.get("from", ""), "to": query.get("to", "")}),
-                  ctx.t("dash.export.conversations"))
-    body = join([form, exports, table(headers, rows, empty=ctx.t("dash.none")), more])
-    return ctx.page(ctx.t("dash.logs.title"), body, section="logs")
+        older_url = url("/staff/logs", **older, before=found[-1][0].id)
+    return ctx.page(
+        "logs.html", ctx.t("dash.logs.title"), section="logs", q=text, chosen=flt, found=found, headers=headers,
+        start=start.isoformat() if start else "", end=end.isoformat() if end else "",
+        channels=[(c, c) for c in CHANNELS], sentiment_codes=SENTIMENTS,
+        categories=[(c, category(ctx, c)) for c in categories],
+        sentiments=[(s, ctx.t(f"dash.sentiment.{s}")) for s in SENTIMENTS],
+        export_url=url("/staff/export/conversations.csv", **{"from": query.get("from", ""), "to": query.get("to", "")}),
+        older_url=older_url,
+    )
 
 
 async def _agent_may_see_guest(ctx: StaffContext, guest_id: int) -> bool:
@@ -129,50 +100,20 @@ async def guest_page(ctx: StaffContext) -> web.StreamResponse:
     names = {member.id: member.name for member in staff if member.id is not None}
     guest = profile.guest
     yes, no = ctx.t("dash.yes"), ctx.t("dash.no")
-    contact = definition_list({
-        ctx.t("dash.field.name"): " ".join(p for p in (guest.surname, guest.name) if p) or "—",
-        ctx.t("dash.field.phone"): guest.phone or "—",
-        ctx.t("dash.field.email"): guest.email or "—",
-        ctx.t("dash.field.language"): guest.language,
-        ctx.t("dash.field.room"): guest.room_number or "—",
-        ctx.t("dash.field.tier"): f"{guest.tier} · {guest.points}",
-        ctx.t("dash.field.birthday"): (guest.birthday.isoformat() + (f" ({ctx.t('dash.lunar')})" if guest.birthday_lunar else ""))
-        if guest.birthday else "—",
-        ctx.t("dash.field.consent"): (f"{yes} · {local(ctx, guest.consent_at)} · {guest.consent_source or ''}"
-                                      if guest.marketing_consent else no),
-        ctx.t("dash.field.channels"): ", ".join(f"{i.channel}" + (f" ({i.display_name})" if i.display_name else "")
-                                               for i in profile.identities) or "—",
-    })
-    preferences = table(
-        [ctx.t("dash.field.preference"), ctx.t("dash.field.value"), ctx.t("dash.field.source")],
-        [(p.key, p.value, ctx.t(f"dash.source.{p.source}") + (f" · “{m.text[:80]}”" if m is not None else ""))
-         for p, m in profile.preferences],
-        empty=ctx.t("dash.none"),
-    )
-    stays = table(
-        [ctx.t("dash.field.reference"), ctx.t("dash.field.dates"), ctx.t("dash.field.room_type"), ctx.t("dash.field.status")],
-        [(b.reference, f"{b.check_in.isoformat()} → {b.check_out.isoformat()}", b.room_type, b.status) for b in profile.bookings],
-        empty=ctx.t("dash.none"),
-    )
-    tickets = table(
-        [ctx.t("dash.field.ticket"), ctx.t("dash.field.category"), ctx.t("dash.field.department"), ctx.t("dash.field.status"),
-         ctx.t("dash.field.created")],
-        [(fmt('<a href="/staff/tickets/{0}">#{0}</a>', t.id), category(ctx, t.category), department(ctx, t.department),
-          status(ctx, t), local(ctx, t.created_at)) for t in profile.tickets],
-        empty=ctx.t("dash.none"),
-    )
-    surveys = table(
-        [ctx.t("dash.field.time"), "CSAT", "NPS", ctx.t("dash.field.comment")],
-        [(local(ctx, s.created_at), s.csat if s.csat is not None else "—", s.nps if s.nps is not None else "—", s.comment or "")
-         for s in profile.surveys],
-        empty=ctx.t("dash.none"),
-    )
-    sections = [
-        (ctx.t("dash.profile.contact"), contact), (ctx.t("dash.profile.preferences"), preferences),
-        (ctx.t("dash.profile.stays"), stays), (ctx.t("dash.profile.tickets"), tickets),
-        (ctx.t("dash.profile.surveys"), surveys),
-        (ctx.t("dash.conversation"), conversation(ctx, profile.messages, staff_names=names)),
+    contact = [
+        (ctx.t("dash.field.name"), " ".join(p for p in (guest.surname, guest.name) if p) or "—"),
+        (ctx.t("dash.field.phone"), guest.phone or "—"),
+        (ctx.t("dash.field.email"), guest.email or "—"),
+        (ctx.t("dash.field.language"), guest.language),
+        (ctx.t("dash.field.room"), guest.room_number or "—"),
+        (ctx.t("dash.field.tier"), f"{guest.tier} · {guest.points}"),
+        (ctx.t("dash.field.birthday"), (guest.birthday.isoformat() + (f" ({ctx.t('dash.lunar')})" if guest.birthday_lunar else ""))
+         if guest.birthday else "—"),
+        (ctx.t("dash.field.consent"), f"{yes} · {local(ctx, guest.consent_at)} · {guest.consent_source or ''}"
+         if guest.marketing_consent else no),
+        (ctx.t("dash.field.channels"), ", ".join(f"{i.channel}" + (f" ({i.display_name})" if i.display_name else "")
+                                                for i in profile.identities) or "—"),
     ]
-    body = join(fmt('<section class="card"><h2>{}</h2>{}</section>', title, content) for title, content in sections)
     title = guest.name or ctx.t("staff.unknown_guest")
-    return ctx.page(f"{title} · #{guest.id}", body, section="logs")
+    return ctx.page("guest.html", f"{title} · #{guest.id}", section="logs", profile=profile, contact=contact,
+                    lines=transcript(ctx, profile.messages, staff_names=names))

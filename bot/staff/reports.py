@@ -15,11 +15,11 @@ from datetime import date, timedelta
 from aiohttp import web
 from sqlmodel import select
 
-from bot.staff.auth import SECURITY_HEADERS, StaffContext, guarded
+from bot.staff.auth import StaffContext, guarded
 from bot.staff.charts import lines, stacked_bars
 from bot.staff.formatting import category, department
-from bot.staff.html import fmt, join, table, url
 from bot.staff.logs import day_bounds, parse_day
+from bot.staff.pages import SECURITY_HEADERS
 from crm.models import AuditLog, Guest, Message, StaffUser, Ticket
 from crm.reports import (
     complaint_rate,
@@ -84,26 +84,16 @@ async def reports_page(ctx: StaffContext) -> web.StreamResponse:
     total_complaints = sum(row.complaints for row in complaints)
     total_conversations = sum(row.conversations for row in complaints)
 
-    form = fmt(
-        """<form method="get" class="filters"><label>{}<input type="date" name="from" value="{}"></label>
-<label>{}<input type="date" name="to" value="{}"></label><button>{}</button></form>
-<p class="exports"><a href="{}">{}</a> · <a href="{}">{}</a></p>""",
-        ctx.t("dash.from"), start.isoformat(), ctx.t("dash.to"), end.isoformat(), ctx.t("dash.apply"),
-        url("/staff/export/tickets.csv", **{"from": start.isoformat(), "to": end.isoformat()}), ctx.t("dash.export.tickets"),
-        url("/staff/export/conversations.csv", **{"from": start.isoformat(), "to": end.isoformat()}),
-        ctx.t("dash.export.conversations"),
-    )
-    summary = table(
-        [ctx.t("dash.report.tickets"), ctx.t("dash.report.first_response_in_sla"), ctx.t("dash.report.resolution_in_sla"),
-         ctx.t("dash.report.complaint_rate"), ctx.t("dash.report.responses")],
-        [(
-            len(tickets),
-            _share_text([r.first_response_within for r in answered], [r.tickets for r in answered]),
-            _share_text([r.resolution_within for r in sla if r.resolution_within is not None],
-                        [r.tickets for r in sla if r.resolution_within is not None]),
-            f"{100 * total_complaints / total_conversations:.1f}%" if total_conversations else "—",
-            len(surveys),
-        )],
+    summary_headers = [ctx.t("dash.report.tickets"), ctx.t("dash.report.first_response_in_sla"),
+                       ctx.t("dash.report.resolution_in_sla"), ctx.t("dash.report.complaint_rate"),
+                       ctx.t("dash.report.responses")]
+    summary = (
+        len(tickets),
+        _share_text([r.first_response_within for r in answered], [r.tickets for r in answered]),
+        _share_text([r.resolution_within for r in sla if r.resolution_within is not None],
+                    [r.tickets for r in sla if r.resolution_within is not None]),
+        f"{100 * total_complaints / total_conversations:.1f}%" if total_conversations else "—",
+        len(surveys),
     )
     charts = [
         (ctx.t("dash.report.by_category"), stacked_bars(ctx.t("dash.report.by_category"), labels, by_category)),
@@ -128,10 +118,11 @@ async def reports_page(ctx: StaffContext) -> web.StreamResponse:
             ctx.t("dash.report.complaints"), labels,
             {ctx.t("dash.report.complaint_rate"): [_pct(r.rate) for r in complaints]}, suffix="%")),
     ]
-    body = join([form, summary, join(
-        fmt('<section class="card chart-card"><h2>{}</h2>{}</section>', title, chart) for title, chart in charts
-    )])
-    return ctx.page(ctx.t("dash.reports.title"), body, section="reports")
+    return ctx.page(
+        "reports.html", ctx.t("dash.reports.title"), section="reports", charts=charts, summary=summary,
+        summary_headers=summary_headers, start=start.isoformat(), end=end.isoformat(),
+        period={"from": start.isoformat(), "to": end.isoformat()},
+    )
 
 
 def _share_text(shares: Sequence[float | None], weights: Sequence[int]) -> str:

@@ -6,8 +6,8 @@ import json
 import logging
 import re
 import uuid
-from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
@@ -124,22 +124,32 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _static(name: str) -> bytes:
-    return resources.files("bot.channels.web").joinpath("static", name).read_bytes()
+# The chat page and its files come from aiohttp's static handling (FileResponse): ETag and Last-Modified,
+# 304 on If-None-Match / If-Modified-Since, no read into memory at import. The page links its files by a
+# bare URL, so they are revalidated on every load (a cheap 304) and a deploy shows at once.
+STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
+STATIC_PREFIX: Final = "/static"
+STATIC_HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",  # keep a copy, but ask before using it
+}
+TEXT_TYPES: Final = frozenset({"text/html", "text/css", "text/javascript", "application/javascript"})
 
 
-def _static_route(name: str, content_type: str) -> Any:
-    body = _static(name)
+async def chat_page(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
 
-    async def serve(_request: web.Request) -> web.Response:
-        return web.Response(
-            body=body,
-            content_type=content_type,
-            charset="utf-8",
-            headers={"Content-Security-Policy": "default-src 'self'; connect-src 'self'", "X-Content-Type-Options": "nosniff"},
-        )
 
-    return serve
+async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The chat page's CSP and cache policy on the page and its files (and only there)."""
+    if request.path != "/" and not request.path.startswith(STATIC_PREFIX + "/"):
+        return
+    response.headers.update(STATIC_HEADERS)
+    if response.status not in (200, 206, 304):
+        response.headers["Cache-Control"] = "no-store"
+    if response.content_type in TEXT_TYPES and response.charset is None:
+        response.charset = "utf-8"  # FileResponse guesses the type but not the encoding (chat.js has "⚠")
 
 
 def create_web_app(pipeline: Pipeline) -> web.Application:
@@ -153,9 +163,9 @@ def create_web_app(pipeline: Pipeline) -> web.Application:
     app.on_cleanup.append(close_push)  # AppRunner.cleanup(), which Concierge.stop() awaits before dispose()
     pipeline.register_channel(CHANNEL, parse_web_payload, push=False)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/", _static_route("index.html", "text/html"))
-    app.router.add_get("/static/chat.js", _static_route("chat.js", "application/javascript"))
-    app.router.add_get("/static/chat.css", _static_route("chat.css", "text/css"))
+    app.router.add_get("/", chat_page)
+    app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="chat-static")
+    app.on_response_prepare.append(_static_headers)
     app.router.add_post("/api/chat", chat_api)
     app.router.add_get("/ws", chat_socket)
     return app
