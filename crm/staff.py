@@ -28,6 +28,19 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-password-" + secrets.token_hex(8))
 
 
+def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Hash and verify passwords with ``hasher`` from now on; returns the one it replaces.
+
+    Production never calls this (argon2-cffi's RFC 9106 defaults above). The test suite installs a cheap
+    hasher, because full-cost argon2 in every fixture that adds staff dominates its run time. Hashes made
+    with other parameters still verify (argon2 reads them from the hash) and are re-hashed on login.
+    """
+    global _hasher, _DUMMY_HASH
+    previous, _hasher = _hasher, hasher
+    _DUMMY_HASH = hasher.hash("not-a-password-" + secrets.token_hex(8))  # same cost as a real check
+    return previous
+
+
 class StaffError(ValueError):
     """A staff operation that cannot be done (unknown role, duplicate name…); the message says why."""
 

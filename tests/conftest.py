@@ -1,26 +1,39 @@
-"""Shared fixtures: settings on a temporary data dir, a shared analyser, the fake Bot API server."""
+"""Shared fixtures: settings on a temporary data dir, a shared analyser, the fake Bot API server, cheap
+password hashing."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
 from bot.config import Settings, load_settings
 from bot.nlp_setup import build_analyzer
+from crm import staff
 from nlp import Analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.yaml"
 STAFF_CHAT = -100777
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[PasswordHasher]:
+    """argon2id at the lowest cost for the whole run: the full RFC 9106 cost (~0.1-0.3 s a hash) in every
+    fixture that adds a staff team made it the suite's largest single cost. Yields the hasher production
+    uses (test_staff_cli checks its parameters); a subprocess of the suite hashes at full cost."""
+    production = staff.use_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield production
+    staff.use_hasher(production)
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +91,10 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
     try:
         yield server
     finally:
+        # The bot's last getUpdates long poll is still open in the fake (its client went away): cancel it
+        # instead of letting aiohttp wait up to poll_timeout for it, a second in every Telegram test.
+        if server._runner is not None:
+            server._runner._shutdown_timeout = 0.01  # (0 would mean no limit)
         await server.stop()
 
 

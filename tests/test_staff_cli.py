@@ -8,9 +8,17 @@ import warnings
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from bot.cli import main
+from crm import staff
+from crm.db import Database
+from crm.migrate import upgrade
+from crm.staff import authenticate, find_by_name
 from tests.conftest import CONFIG
+
+# argon2-cffi's RFC 9106 "low memory" profile: argon2id, 64 MiB, 3 passes, 4 lanes
+PRODUCTION_PREFIX = "$argon2id$v=19$m=65536,t=3,p=4$"
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, data: Path, *argv: str, stdin: str = "") -> int:
@@ -60,3 +68,28 @@ def test_a_failing_command_leaves_no_open_connection(monkeypatch: pytest.MonkeyP
     assert "unknown department" in capsys.readouterr().err
     left = [str(w.message) for w in caught if "before being closed" in str(w.message) or "non-checked-in" in str(w.message)]
     assert left == []
+
+
+async def test_production_hashes_passwords_with_argon2id_at_its_default_cost(
+    cheap_password_hashing: PasswordHasher, tmp_path: Path
+) -> None:
+    """The suite hashes cheaply (conftest, which hands over the hasher crm.staff set up on import): that one
+    is argon2-cffi's default, and a password set through it is stored as argon2id at full cost and verifies."""
+    production = cheap_password_hashing
+    assert production.hash("x").startswith(PRODUCTION_PREFIX)
+    assert PasswordHasher().hash("x").startswith(PRODUCTION_PREFIX)  # the library's defaults did not move
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'hashes.db'}")
+    test_hasher = staff.use_hasher(production)
+    try:
+        await upgrade(database)
+        async with database.write() as session:
+            await staff.add_staff(session, "full.cost", "agent", "a long password")
+        async with database.write() as session:
+            user = await find_by_name(session, "full.cost")
+            assert user is not None and user.password_hash.startswith(PRODUCTION_PREFIX)
+            assert await authenticate(session, "full.cost", "a long password") is not None
+            assert await authenticate(session, "full.cost", "not the password") is None
+            assert user.password_hash.startswith(PRODUCTION_PREFIX)  # not re-hashed: it is current
+    finally:
+        staff.use_hasher(test_hasher)
+        await database.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -22,6 +21,7 @@ from crm.models import Guest, InboxUpdate, Message, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
+from tests.quiescence import settle
 
 
 async def test_guest_start_faq_ticket_and_complaint(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
@@ -53,12 +53,10 @@ async def test_button_press_is_answered_and_acknowledged(telegram_bot: Concierge
     fake_api.push_button(77, "faq:parking")
     await fake_api.wait_for(lambda: len(fake_api.to_chat(77)) >= 1)
     assert "停车" in fake_api.to_chat(77)[0].text
-    await fake_api.wait_for(lambda: "cb1" in fake_api.callback_answers or True)
-    for _ in range(20):
-        if fake_api.callback_answers:
-            break
-        await asyncio.sleep(0.05)
-    assert fake_api.callback_answers == ["cb1"]
+    await fake_api.wait_for(lambda: "cb1" in fake_api.callback_answers)
+    await settle(telegram_bot, fake=fake_api)
+    assert fake_api.callback_answers == ["cb1"]  # answered, and once
+    assert len(fake_api.to_chat(77)) == 1
 
 
 async def test_asking_for_a_person_reaches_staff(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
@@ -74,8 +72,8 @@ async def test_group_and_staff_chat_messages_are_not_treated_as_guests(
     fake_api.push_text(9, "hello from the staff group", chat_id=STAFF_CHAT, chat_type="supergroup")
     fake_api.push_text(10, "wifi?", language="en")
     await fake_api.wait_for(lambda: len(fake_api.to_chat(10)) >= 1)
-    await asyncio.sleep(0.3)
-    assert fake_api.to_chat(STAFF_CHAT) == []
+    await settle(telegram_bot, fake=fake_api)
+    assert fake_api.to_chat(STAFF_CHAT) == [] and len(fake_api.to_chat(10)) == 1
     async with telegram_bot.db.read() as session:
         assert len((await session.execute(select(Message).where(Message.direction == "in"))).scalars().all()) == 1
 
@@ -99,7 +97,7 @@ async def test_200_messages_from_40_chats_answered_once_and_paced(
             for chat in chats:
                 fake_api.push_text(chat, question)
         await fake_api.wait_for(lambda: len(fake_api.sent) >= 200, timeout=60)
-        await asyncio.sleep(1.0)  # anything extra (a duplicate) would arrive now
+        await settle(app, fake=fake_api)  # nothing left that could send an extra (a duplicate)
         async with app.db.read() as session:  # before stop(): a read after dispose() opens a pool nobody closes
             statuses = Counter((await session.execute(select(InboxUpdate.status))).scalars())
     finally:
@@ -140,7 +138,7 @@ async def test_webhook_checks_secret_and_feeds_inbox(
                 async with client.post(url, json=update, headers={SECRET_HEADER: "s3cret-token"}) as response:
                     assert response.status == 200
         await fake_api.wait_for(lambda: len(fake_api.to_chat(321)) >= 1)
-        await asyncio.sleep(0.5)
+        await settle(app, fake=fake_api)
         assert len(fake_api.to_chat(321)) == 1 and "6:30" in fake_api.to_chat(321)[0].text
     finally:
         await app.stop()
@@ -228,8 +226,8 @@ async def test_a_send_cut_off_by_a_crash_is_not_repeated_and_staff_are_told(
         await fake_api.wait_for(lambda: fake_api.to_chat(STAFF_CHAT))
         notice = fake_api.to_chat(STAFF_CHAT)[0].text
         assert "Chen Jing" in notice and "Your room 1208 is ready" in notice
-        await asyncio.sleep(0.5)
-        assert fake_api.to_chat(4242) == []
+        await settle(app, fake=fake_api)
+        assert fake_api.to_chat(4242) == [] and len(fake_api.to_chat(STAFF_CHAT)) == 1
         async with app.db.read() as session:
             assert [row.status for row in (await session.execute(select(Outbox).where(Outbox.chat_id == "4242"))).scalars()] == ["unknown"]
         async with aiohttp.ClientSession() as http:
@@ -293,7 +291,7 @@ async def test_restart_answers_the_inbox_backlog_and_new_messages_once_each(
         fake_api.push_text(7007, "wifi password")
         await fake_api.wait_for(lambda: all(len(fake_api.to_chat(chat)) >= len(answers)
                                              for chat, answers in expected.items()), timeout=30)
-        await asyncio.sleep(1.5)  # a duplicate would arrive now (a poll round and the sender's next pass)
+        await settle(restarted, fake=fake_api)  # nothing left that could send a duplicate
         async with restarted.db.read() as session:
             statuses = Counter((await session.execute(select(InboxUpdate.status))).scalars())
             inbound = (await session.execute(select(Message.id).where(Message.direction == "in"))).scalars().all()
