@@ -7,7 +7,6 @@ arrived. Planning-time rules alone cannot prevent either.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from crm.models import Outbox
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
+from tests.quiescence import settle
 
 ASLEEP, AWAKE = "Asia/Shanghai", "America/New_York"  # 12–13 hours apart: never both inside a 2-hour window
 
@@ -45,7 +45,7 @@ async def test_a_campaign_row_waits_out_the_guests_night_and_a_stale_one_expires
     await app.start()
     try:
         await fake_api.wait_for(lambda: fake_api.to_chat(9002), timeout=15)
-        await asyncio.sleep(1.0)  # the other two were claimed in the same batch
+        await settle(app, fake=fake_api)  # the other two were claimed in the same batch and put aside
         assert fake_api.to_chat(9001) == [] and fake_api.to_chat(9003) == []
         async with app.db.read() as session:
             rows = {row.chat_id: row for row in (await session.execute(select(Outbox))).scalars()}

@@ -26,6 +26,7 @@ from nlp import Analyzer
 from tests.campaign_worker import shift_to
 from tests.conftest import POSTGRES, SettingsFactory
 from tests.lifecycle_helpers import add_guest, hotel_time
+from tests.quiescence import settle
 
 SECRET = "workers-secret"
 
@@ -68,7 +69,7 @@ async def test_two_workers_answer_once_and_greet_once(
         await asyncio.gather(primary.scheduler.service.run_job("holiday", at),
                              extra.scheduler.service.run_job("holiday", at))
         await fake_api.wait_for(lambda: len(fake_api.sent) >= 60 + 30, timeout=60)
-        await asyncio.sleep(1.5)  # a duplicate would arrive now
+        await settle(primary, extra, fake=fake_api)  # both workers idle: nothing left to send twice
     finally:
         await extra.stop()
         await primary.stop()
