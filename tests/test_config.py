@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +80,10 @@ def test_invalid_value_names_key_and_file(tmp_path: Path, mutate: object, key: s
     assert key in str(error.value) and str(path) in str(error.value)
 
 
-def test_cli_exits_2_with_key_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("command", [["config", "check"], ["run"], ["chat"]])
+def test_cli_exits_2_with_key_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     path = _write(tmp_path, lambda d: d["room_types"][0].update(capacity=0))
-    assert main(["--config", str(path), "config", "check"]) == 2
+    assert main(["--config", str(path), *command]) == 2  # before anything is started
     err = capsys.readouterr().err
     assert "room_types.0.capacity" in err and str(path) in err and "Traceback" not in err
 
@@ -94,10 +97,14 @@ def test_broken_yaml_and_missing_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.yaml", env={})
 
 
-def test_console_script_reports_config_error(tmp_path: Path) -> None:
+def test_installed_console_script_reports_config_error(tmp_path: Path) -> None:
+    """End to end, as an operator runs it: the ``concierge`` program the package installs (the rest of the
+    suite calls ``bot.cli.main`` in-process) refuses to start the service on a bad config, exit code 2."""
+    program = shutil.which("concierge", path=str(Path(sys.executable).parent)) or shutil.which("concierge")
+    assert program, "the concierge console script is not installed (pip install -e .)"
     path = _write(tmp_path, lambda d: d["hotel"].update(timezone="Nowhere/Land"))
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(path), "run"], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 2
-    assert "hotel.timezone" in done.stderr and str(path) in done.stderr
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CONCIERGE_")}
+    done = subprocess.run([program, "--config", str(path), "run"], capture_output=True, text=True, timeout=60, env=env,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    assert "hotel.timezone" in done.stderr and str(path) in done.stderr and "Traceback" not in done.stderr

@@ -2,20 +2,59 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.app import Concierge
+from bot.bench import crash
 from bot.bench.crash import crash_run
+from crm.db import Database
 from crm.models import Outbox
 from crm.outbox import INFLIGHT, recover_expired_leases
 from crm.types import utcnow
 from tests.conftest import CONFIG, SettingsFactory
 
 
+async def _expire_leases(url: str) -> None:
+    database = Database(url)
+    try:
+        async with database.write() as session:
+            await session.execute(update(Outbox).where(Outbox.status.in_(("sending", INFLIGHT)))  # type: ignore[attr-defined]
+                                  .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def leases_run_out_at_restart(monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> None:
+    """crash_run starts the bot again right after the kill; the dead process's claims would hold their rows
+    for the whole lease (30 s) before the new one recovers them, most of this test's time. As in
+    test_scheduler_crash, they run out at the restart instead: recovery then happens at start-up, the same
+    code (rows that never left go back to pending, in-flight ones become unknown for staff)."""
+    real_spawn = crash.spawn
+    spawned = 0
+
+    def spawn(config: Path | None, data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        nonlocal spawned
+        spawned += 1
+        if spawned > 1:  # the restart: the first process is dead (crash_run waited for it)
+            url = database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}"
+            with ThreadPoolExecutor(1) as thread:  # its own event loop: spawn is called from a coroutine
+                thread.submit(asyncio.run, _expire_leases(url)).result()
+        return real_spawn(config, data_dir, port, extra_env)
+
+    monkeypatch.setattr(crash, "spawn", spawn)
+
+
+@pytest.mark.usefixtures("leases_run_out_at_restart")
 async def test_kill_9_mid_load_loses_nothing_and_sends_nothing_twice(database_url: str | None) -> None:
     report = await crash_run(CONFIG, chats=20, messages=6, kill_at=0.35, timeout=150, database_url=database_url)
     assert 0 < report.killed_after < report.questions  # the kill really happened mid-load
