@@ -42,18 +42,27 @@ class _Model(BaseModel):
 class Bilingual(_Model):
     """A text the hotel writes once in Chinese and once in English (Traditional is converted from zh)."""
 
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1, description="Simplified Chinese; zh-Hant guests get it converted to Traditional")
+    en: str = Field(min_length=1, description="English")
 
 
 class HotelSettings(_Model):
-    names: Bilingual
-    timezone: str = "Asia/Shanghai"
-    currency: str = "CNY"
-    check_in_time: time = time(14, 0)
-    check_out_time: time = time(12, 0)
-    address: Bilingual
-    phone: str = ""
+    """Who the hotel is and its day: names, zone and check-in/out times that answers and campaigns use."""
+
+    names: Bilingual = Field(description="the hotel's name, as guests and staff see it")
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone of the hotel: dates guests mention, SLA clocks, campaign and nightly times",
+    )
+    currency: str = Field(default="CNY", description="currency code of the room rates (informational)")
+    check_in_time: time = Field(
+        default=time(14, 0), description="check-in time, hotel time; the cancellation deadline counts from it"
+    )
+    check_out_time: time = Field(
+        default=time(12, 0), description="check-out time, hotel time; the post-stay message counts from it"
+    )
+    address: Bilingual = Field(description="the hotel's address, used in campaign messages")
+    phone: str = Field(default="", description="the hotel's phone number (informational)")
 
     @field_validator("check_in_time", "check_out_time", mode="before")
     @classmethod
@@ -75,29 +84,44 @@ class HotelSettings(_Model):
 
 
 class RoomTypeSettings(_Model):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    names: Bilingual
-    synonyms: list[str] = Field(default_factory=list)
-    capacity: int = Field(ge=1, le=20)
+    """One room type guests can book; mirrored into the store's ``roomtype`` table at start-up."""
+
+    code: str = Field(
+        pattern=r"^[a-z][a-z0-9_]{0,31}$", description="stable identifier stored on bookings (lower case, digits, _)"
+    )
+    names: Bilingual = Field(description="the room type's name in answers and confirmations")
+    synonyms: list[str] = Field(
+        default_factory=list, description="words guests use for this room type, recognised by the NLP layer"
+    )
+    capacity: int = Field(ge=1, le=20, description="guests per room; a booking for more needs more rooms")
     rate: int = Field(ge=0, description="nightly rate in the hotel's currency")
-    inventory: int = Field(ge=0)
+    inventory: int = Field(ge=0, description="rooms of this type that can be sold per night")
 
 
 class TicketCategorySettings(_Model):
-    department: str
-    priority: Priority = "normal"
-    respond_minutes: int = Field(gt=0)
-    resolve_minutes: int = Field(gt=0)
+    """Who takes one kind of request, how urgent it is, and its SLA."""
+
+    department: str = Field(description="the department (a key of `departments`) that takes these tickets")
+    priority: Priority = Field(default="normal", description="the ticket's priority")
+    respond_minutes: int = Field(gt=0, description="SLA: minutes until a first response by staff is due")
+    resolve_minutes: int = Field(gt=0, description="SLA: minutes until the ticket must be resolved")
 
 
 class CancellationPolicy(_Model):
-    free_until_hours_before_check_in: int = Field(default=24, ge=0)
-    penalty_nights: int = Field(default=1, ge=0)
+    """What a guest who cancels pays; quoted when they book and when they cancel."""
+
+    free_until_hours_before_check_in: int = Field(
+        default=24, ge=0,
+        description="free cancellation until this many hours before check-in day at check_in_time (hotel time)",
+    )
+    penalty_nights: int = Field(default=1, ge=0, description="nights charged for a later cancellation")
 
 
 class QuietHours(_Model):
-    start: time = time(22, 0)
-    end: time = time(8, 0)
+    """The guest's night: campaign messages are not sent between start and end (in the guest's time)."""
+
+    start: time = Field(default=time(22, 0), description="quiet hours begin (24-hour HH:MM)")
+    end: time = Field(default=time(8, 0), description="quiet hours end (24-hour HH:MM)")
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -106,18 +130,38 @@ class QuietHours(_Model):
 
 
 class TelegramSettings(_Model):
-    token: str = ""
-    api_base_url: str = DEFAULT_TELEGRAM_BASE
-    staff_chat_id: int | None = None
-    department_chats: dict[str, int] = Field(default_factory=dict)  # department -> its own staff chat
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    rate_limit_per_second: float = Field(default=25, gt=0, le=30)
-    rate_limit_per_chat_seconds: float = Field(default=1.0, ge=0)
-    poll_timeout: int = Field(default=30, ge=0, le=60)
+    """The Telegram channel: off without a token; long polling unless a webhook URL is set."""
+
+    token: str = Field(default="", description="the bot's token from @BotFather; empty turns Telegram off")
+    api_base_url: str = Field(
+        default=DEFAULT_TELEGRAM_BASE,
+        description="Bot API base URL (a self-hosted Bot API server works too, with or without /bot)",
+    )
+    staff_chat_id: int | None = Field(
+        default=None,
+        description="the staff group's chat id (a negative number); without it staff alerts wait as held",
+    )
+    department_chats: dict[str, int] = Field(  # department -> its own staff chat
+        default_factory=dict, description="department code → its own staff chat id, overriding staff_chat_id"
+    )
+    webhook_url: str = Field(
+        default="", description="public HTTPS URL that reaches /telegram/webhook here; empty = long polling"
+    )
+    webhook_secret: str = Field(
+        default="", description="secret Telegram sends with each webhook request; empty = random per start"
+    )
+    rate_limit_per_second: float = Field(
+        default=25, gt=0, le=30, description="messages per second to Telegram overall (Telegram allows about 30)"
+    )
+    rate_limit_per_chat_seconds: float = Field(
+        default=1.0, ge=0, description="seconds between two messages to one private chat (groups: 3 s)"
+    )
+    poll_timeout: int = Field(default=30, ge=0, le=60, description="long-polling timeout of getUpdates, seconds")
     # Requests to the Bot API in flight at once. httpx scans its whole pool for every request it places,
     # so hundreds of open connections cost more CPU than they save; 30/s at Telegram's ~100 ms needs ~3.
-    max_concurrent_sends: int = Field(default=16, ge=1, le=256)
+    max_concurrent_sends: int = Field(
+        default=16, ge=1, le=256, description="Bot API requests in flight at once"
+    )
 
     @property
     def enabled(self) -> bool:
@@ -130,42 +174,75 @@ class TelegramSettings(_Model):
 
 
 class HttpSettings(_Model):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    """Where the one HTTP server listens: web chat, /healthz, /metrics, /staff and the Telegram webhook."""
+
+    host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
+    port: int = Field(default=8080, ge=0, le=65535, description="port to listen on (0 = any free port)")
 
 
 class DatabaseSettings(_Model):
-    url: str = ""
+    """The store. SQLite in the data dir by default; PostgreSQL for several processes."""
+
+    url: str = Field(
+        default="",
+        description="SQLAlchemy async URL, e.g. postgresql+asyncpg://user:pass@host/db; "
+        "empty = SQLite file concierge.db in the data dir",
+    )
 
 
 class RetentionSettings(_Model):
     """How long conversation text is kept before the nightly purge deletes it (0 = keep forever)."""
 
-    messages_days: int = Field(default=365, ge=0)
+    messages_days: int = Field(
+        default=365, ge=0, description="days conversation lines and processed inbox updates are kept (0 = forever)"
+    )
 
 
 class LoggingSettings(_Model):
-    format: Literal["text", "json"] = "text"
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """What the process writes to standard error."""
+
+    format: Literal["text", "json"] = Field(
+        default="text", description="text for people, json for one JSON object per line"
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="log level (concierge run --verbose means DEBUG)"
+    )
 
 
 class Settings(_Model):
-    hotel: HotelSettings
-    languages: list[Locale] = Field(default_factory=lambda: ["zh-Hans", "zh-Hant", "en"])
-    default_language: Locale = "zh-Hans"
-    room_types: list[RoomTypeSettings] = Field(min_length=1)
-    faq: dict[str, Bilingual] = Field(default_factory=dict)
-    departments: dict[str, Bilingual] = Field(min_length=1)
-    ticket_categories: dict[str, TicketCategorySettings] = Field(min_length=1)
-    cancellation_policy: CancellationPolicy = CancellationPolicy()
-    quiet_hours: QuietHours = QuietHours()
-    telegram: TelegramSettings = TelegramSettings()
-    campaigns: CampaignSettings = CampaignSettings()  # scheduler/config.py
-    http: HttpSettings = HttpSettings()
-    database: DatabaseSettings = DatabaseSettings()
-    retention: RetentionSettings = RetentionSettings()
-    logging: LoggingSettings = LoggingSettings()
-    data_dir: Path = Path("data")
+    """The whole configuration file: the hotel, its rooms, answers, departments and the service's knobs."""
+
+    hotel: HotelSettings = Field(description="the hotel itself")
+    languages: list[Locale] = Field(
+        default_factory=lambda: ["zh-Hans", "zh-Hant", "en"],
+        description="languages the bot answers in; a guest in another is answered in default_language",
+    )
+    default_language: Locale = Field(
+        default="zh-Hans", description="language for new guests without a hint, and for staff alerts"
+    )
+    room_types: list[RoomTypeSettings] = Field(min_length=1, description="the room types guests can book")
+    faq: dict[str, Bilingual] = Field(
+        default_factory=dict,
+        description="topic → answer; topics are the ones the NLP layer recognises (breakfast, wifi, parking…)",
+    )
+    departments: dict[str, Bilingual] = Field(min_length=1, description="department code → its name")
+    ticket_categories: dict[str, TicketCategorySettings] = Field(
+        min_length=1, description="ticket category → who takes it, its priority and SLA"
+    )
+    cancellation_policy: CancellationPolicy = Field(default=CancellationPolicy(), description="cancellation terms")
+    quiet_hours: QuietHours = Field(default=QuietHours(), description="no campaign messages at night")
+    telegram: TelegramSettings = Field(default=TelegramSettings(), description="the Telegram channel")
+    campaigns: CampaignSettings = Field(  # scheduler/config.py
+        default=CampaignSettings(), description="lifecycle campaigns and the scheduler (scheduler/config.py)"
+    )
+    http: HttpSettings = Field(default=HttpSettings(), description="the HTTP server")
+    database: DatabaseSettings = Field(default=DatabaseSettings(), description="the store")
+    retention: RetentionSettings = Field(default=RetentionSettings(), description="how long chat text is kept")
+    logging: LoggingSettings = Field(default=LoggingSettings(), description="log format and level")
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="SQLite database, backups, NLP cache and the hotel's own lexicons; relative to the config file",
+    )
     source: Path = Field(default=DEFAULT_CONFIG, exclude=True)
 
     @model_validator(mode="after")
