@@ -12,7 +12,7 @@ stem to the same key — and new terms are added).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+ROOM_TYPE_WEIGHT = 1.0  # naming a room type leans towards a booking conversation
 LEXICON_FILES: tuple[str, ...] = ("categories.yaml", "sentiment.yaml", "cues.yaml", "faq.yaml", "preferences.yaml")
 
 try:  # libyaml's loader is ~10x faster, which matters for start-up time
@@ -232,3 +233,19 @@ def raw_terms(dirs: Iterable[Path]) -> set[str]:
             if path.is_file():
                 walk(load_yaml(path))
     return found
+
+
+def add_room_types(terms: dict[str, Term], room_types: Mapping[str, Sequence[str]],
+                   canon: Callable[[str], str]) -> None:
+    """The hotel's room-type codes and synonyms become terms (or mark existing ones), so the one lexicon
+    pass finds 大床房 / king bed without a regex of its own; the first code to claim a synonym keeps it."""
+    for code, synonyms in room_types.items():
+        for synonym in [code, *synonyms]:
+            key = canon(str(synonym))
+            if key:
+                term = terms.get(key)
+                if term is None:
+                    term = terms[key] = Term()
+                if term.room is None:
+                    term.room = code
+                    term.cats.setdefault("booking", ROOM_TYPE_WEIGHT)

@@ -43,7 +43,7 @@ def test_macro_f1_per_language(analyzer: Analyzer) -> None:
     examples = read_tsv(DATA / "nlp_dev.tsv")
     by_lang: dict[str, list] = {}
     for example in examples:
-        by_lang.setdefault(analyzer.analyze(example.text).lang, []).append(example)
+        by_lang.setdefault(analyzer.analyze_strict(example.text).lang, []).append(example)
     for lang, subset in by_lang.items():
         report = evaluate(analyzer, subset, now=NOW)
         assert report.accuracy >= 0.9, (lang, report.format(show_errors=20))
@@ -59,7 +59,7 @@ def test_entities_exact(analyzer: Analyzer) -> None:
     assert len(cases) >= 50
     wrong = []
     for case in cases:
-        got = analyzer.analyze(case["text"], now=datetime.fromisoformat(case["now"])).entities
+        got = analyzer.analyze_strict(case["text"], now=datetime.fromisoformat(case["now"])).entities
         if got != case["entities"]:
             wrong.append((case["text"], case["entities"], got))
     assert 1 - len(wrong) / len(cases) >= 0.85, wrong

@@ -61,7 +61,7 @@ NOW = datetime.fromisoformat("2025-12-20T10:00:00+08:00")
     ],
 )
 def test_sentiment_rules(analyzer: Analyzer, text: str, sentiment: str) -> None:
-    assert analyzer.analyze(text, now=NOW).sentiment == sentiment
+    assert analyzer.analyze_strict(text, now=NOW).sentiment == sentiment
 
 
 @pytest.mark.parametrize(
@@ -77,13 +77,13 @@ def test_sentiment_rules(analyzer: Analyzer, text: str, sentiment: str) -> None:
     ],
 )
 def test_vocabulary(analyzer: Analyzer, text: str, category: str) -> None:
-    assert analyzer.analyze(text, now=NOW).category == category
+    assert analyzer.analyze_strict(text, now=NOW).category == category
 
 
 def test_next_month_day(analyzer: Analyzer) -> None:
-    entities = analyzer.analyze("下个月10号入住，住两晚", now=NOW).entities
+    entities = analyzer.analyze_strict("下个月10号入住，住两晚", now=NOW).entities
     assert entities["check_in"] == "2026-01-10" and entities["check_out"] == "2026-01-12"
-    assert analyzer.analyze("the 10th of next month", now=NOW).entities["check_in"] == "2026-01-10"
+    assert analyzer.analyze_strict("the 10th of next month", now=NOW).entities["check_in"] == "2026-01-10"
 
 
 def test_blind_set(analyzer: Analyzer) -> None:

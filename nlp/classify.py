@@ -1,0 +1,115 @@
+"""From the evidence of the lexicon pass to a category, its confidence, an urgency and the keywords.
+
+Category scores are the weighted cues of the lexicon, then adjusted for what the words alone get wrong:
+a question about a topic is an FAQ but a request about it is not, strong sentiment pulls towards
+complaint / praise, thanks for a service is praise and anger about one a complaint, and stay facts
+(dates, nights, guests) are evidence of a booking conversation even without a booking verb.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nlp.analysis import CATEGORIES
+from nlp.lexicon import ROOM_TYPE_WEIGHT
+from nlp.scan import Scan
+
+BOOKING_FAMILY = frozenset({"booking", "booking_change", "cancellation"})
+_BOOKING_ORDER = ("booking", "booking_change", "cancellation")
+_STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room types are lexicon terms
+_TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
+# what a request is about (a service topic or an FAQ), as opposed to an opinion or nothing
+SERVICE_CATEGORIES = _TOPIC_CATS | {"faq"}
+
+
+def lean_on_stay(scan: Scan, entities: dict[str, Any]) -> None:
+    """Stay facts are evidence of a booking conversation ("明晚两个人，标间" has no booking verb), for
+    the booking-family request the words point to: "把预订改到12月26号" is a change."""
+    if scan.other_room and scan.cats.get("booking_change", 0.0) > 0:
+        # two room types and a change word: moving from one to the other, not a new booking
+        scan.cats["booking_change"] += 2 * ROOM_TYPE_WEIGHT
+    stay = sum(1 for key in _STAY_KEYS if key in entities)
+    if stay:
+        family = max(_BOOKING_ORDER, key=lambda c: (scan.cats.get(c, 0.0), c == "booking"))
+        scan.cats[family] = scan.cats.get(family, 0.0) + min(stay, 3) * 0.7
+
+
+def decide(scan: Scan) -> tuple[str, float]:
+    """(category, confidence): the best score, confident by its margin over the second and by how much
+    evidence is behind it."""
+    scores = _scores(scan)
+    ranked = sorted(((v, c) for c, v in scores.items() if v > 0), reverse=True)
+    if not ranked:
+        return "other", 0.3
+    top, category = ranked[0]
+    second = ranked[1][0] if len(ranked) > 1 else 0.0
+    margin = top / (top + second) if top + second else 0.0
+    evidence = 1.0 - math.exp(-top / 1.6)
+    confidence = round(max(0.05, min(0.99, margin * evidence + (0.1 if top - second >= 2 else 0.0))), 2)
+    return category, confidence
+
+
+def _scores(scan: Scan) -> dict[str, float]:
+    """The lexicon's category weights, corrected for questions, requests and sentiment."""
+    scores = dict(scan.cats)
+    topic_total = sum(scan.faq.values())
+    if topic_total:
+        factor = 1.0 if scan.question else 0.45
+        if scan.request and not scan.info_question:
+            factor *= 0.5
+        scores["faq"] = scores.get("faq", 0.0) + topic_total * factor
+    if scan.question and scan.info_question:
+        scores["faq"] = scores.get("faq", 0.0) * 1.25
+    neg = -min(scan.sentiment, 0.0)
+    pos = max(scan.sentiment, 0.0)
+    if neg:
+        scores["complaint"] = scores.get("complaint", 0.0) + 0.6 * max(neg - 1.0, 0.0)
+    if pos:
+        scores["praise"] = scores.get("praise", 0.0) + 0.5 * pos
+    topical = max([scores.get(c, 0.0) for c in _TOPIC_CATS])  # a list: cheaper than a generator here
+    if pos >= 2.0 and pos > 2 * neg and not scan.request and not scan.question and topical:
+        # thanks for a service is praise, not a new request ("打扫得很干净，谢谢阿姨")
+        scores["praise"] = scores.get("praise", 0.0) + 0.5 * topical + 0.3 * pos
+    if scores.get("complaint", 0.0) >= 2.0 and neg >= 1.5 and topical:
+        # an unhappy guest talking about a service is a complaint first ("空调还是没人来修，太失望了")
+        scores["complaint"] += 0.5 * topical
+    if scores.get("praise", 0.0) and neg > pos:
+        scores["praise"] *= 0.3
+    return scores
+
+
+def urgency(scan: Scan, category: str) -> str:
+    """An urgency cue decides; otherwise an angry complaint is urgent and questions and thanks are not."""
+    if scan.urgency > 0:
+        return "high"
+    if scan.urgency < 0:
+        return "low"
+    if category in ("faq", "praise", "other"):
+        return "low"
+    if category == "complaint" and (scan.exclaim >= 2 or scan.sentiment <= -5):
+        return "high"
+    return "normal"
+
+
+def faq_topic(scan: Scan, category: str) -> str | None:
+    """The FAQ topic with the most weight, for an FAQ only."""
+    if category == "faq" and scan.faq:
+        return max(scan.faq.items(), key=lambda item: item[1])[0]
+    return None
+
+
+def keywords(scan: Scan, category: str, limit: int = 8) -> list[str]:
+    """The terms that decided: those weighing for the chosen category, strongest first."""
+    weighted: dict[str, float] = {}
+    for surface, term, negated in scan.hits:
+        weight = term.cats.get(category, 0.0)
+        if negated:
+            weight += term.negcats.get(category, 0.0)
+        if category == "faq":
+            weight += sum(term.faq.values())
+        if category in ("complaint", "praise") and term.sent:
+            weight += abs(term.sent) * 0.5
+        if weight > 0 and surface:
+            weighted[surface] = max(weighted.get(surface, 0.0), weight)
+    return [k for k, _ in sorted(weighted.items(), key=lambda item: -item[1])[:limit]]
