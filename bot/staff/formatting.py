@@ -10,18 +10,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlencode
 
+from bot.staff.deps import StaffDeps
 from crm.models import Message
 from crm.types import utcnow
 from handlers.i18n import localize
 
-if TYPE_CHECKING:  # auth renders through pages, which imports this module: no import at run time
-    from bot.staff.auth import StaffContext
+
+class StaffView(Protocol):
+    """What labelling needs of a request (``auth.StaffContext`` is one): named here, not imported, because
+    pages render through these helpers and auth renders through pages."""
+
+    deps: StaffDeps
+    locale: str
+
+    def t(self, key: str, **values: object) -> str: ...
 
 
-def local(ctx: StaffContext, moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+def local(ctx: StaffView, moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A moment in the hotel's time zone: staff think in the hotel's clock, not in UTC."""
     if moment is None:
         return "—"
@@ -40,7 +48,7 @@ class Sla:
     late: str = ""
 
 
-def sla(ctx: StaffContext, due: datetime | None, done: datetime | None = None) -> Sla | None:
+def sla(ctx: StaffView, due: datetime | None, done: datetime | None = None) -> Sla | None:
     """Minutes left or overdue for a deadline; met / missed once ``done``; None without a deadline."""
     if due is None:
         return None
@@ -52,16 +60,16 @@ def sla(ctx: StaffContext, due: datetime | None, done: datetime | None = None) -
     return Sla(state, text, due.isoformat(), ctx.t("dash.sla.left", minutes="{m}"), ctx.t("dash.sla.late", minutes="{m}"))
 
 
-def category(ctx: StaffContext, code: str | None) -> str:
+def category(ctx: StaffView, code: str | None) -> str:
     return ctx.t(f"category.{code}") if code else "—"
 
 
-def department(ctx: StaffContext, code: str) -> str:
+def department(ctx: StaffView, code: str) -> str:
     name = ctx.deps.settings.departments.get(code)
     return localize(name, ctx.locale) if name is not None else code
 
 
-def author(ctx: StaffContext, message: Message, staff_names: dict[int, str] | None = None) -> str:
+def author(ctx: StaffView, message: Message, staff_names: dict[int, str] | None = None) -> str:
     if message.author.startswith("staff:"):
         staff_id = message.author.removeprefix("staff:")
         name = (staff_names or {}).get(int(staff_id)) if staff_id.isdigit() else None
@@ -78,7 +86,7 @@ class Line:
     text: str
 
 
-def transcript(ctx: StaffContext, messages: Iterable[Message], *, highlight_ticket: int | None = None,
+def transcript(ctx: StaffView, messages: Iterable[Message], *, highlight_ticket: int | None = None,
                staff_names: dict[int, str] | None = None) -> list[Line]:
     """A chat transcript, oldest first; lines that belong to ``highlight_ticket`` are marked."""
     lines = []
