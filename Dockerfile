@@ -45,6 +45,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CONCIERGE_HTTP_PORT', '8080'), timeout=4)" || exit 1
 
-# `concierge run` shuts down cleanly on SIGINT (Ctrl-C); on Docker's default SIGTERM it would simply die.
-STOPSIGNAL SIGINT
+# `docker stop` sends SIGTERM, on which `concierge run` stops in order (as on Ctrl-C).
 CMD ["concierge", "run"]

@@ -129,11 +129,14 @@ class Concierge:
             await self._runner.cleanup()
         await self.db.dispose()
 
-    async def serve_forever(self) -> None:
+    async def serve_forever(self, until: asyncio.Event | None = None) -> None:
+        """Serve until ``until`` is set (a stop signal), then stop in order: what is in flight finishes or
+        is left for the next start's recovery, never half-written."""
         await self.start()
         if self.settings.campaigns.scheduler:  # one scheduler per database: off on extra workers
             await self.scheduler.start()
         try:
-            await asyncio.Event().wait()
+            await (until or asyncio.Event()).wait()
         finally:
             await self.stop()
+            log.info("stopped")

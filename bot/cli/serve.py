@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
+import signal
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import settings_of
 from bot.logs import setup_logging
+
+if TYPE_CHECKING:
+    from bot.app import Concierge
 
 
 def add_serve_commands(subparsers: Any) -> None:
@@ -33,10 +37,20 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(level, secrets=(settings.telegram.token,), json_lines=settings.logging.format == "json")
     app = Concierge(settings, worker=args.worker)
     try:
-        asyncio.run(app.serve_forever())
-    except KeyboardInterrupt:
+        asyncio.run(_serve_until_signalled(app))
+    except KeyboardInterrupt:  # a second Ctrl-C during the orderly stop
         pass
     return 0
+
+
+async def _serve_until_signalled(app: Concierge) -> None:
+    """SIGTERM (docker stop, systemd, Kubernetes) and SIGINT (Ctrl-C) both mean an orderly stop: without a
+    handler SIGTERM would end the process with leases held and the scheduler's lock unreleased."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await app.serve_forever(until=stop)
 
 
 def _chat(args: argparse.Namespace) -> int:
