@@ -91,10 +91,6 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
     try:
         yield server
     finally:
-        # The bot's last getUpdates long poll is still open in the fake (its client went away): cancel it
-        # instead of letting aiohttp wait up to poll_timeout for it, a second in every Telegram test.
-        if server._runner is not None:
-            server._runner._shutdown_timeout = 0.01  # (0 would mean no limit)
         await server.stop()
 
 

@@ -18,6 +18,7 @@ from crm.models import AuditLog, Message, Outbox, Survey, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
+from tests.quiescence import full_round
 from tests.staff_helpers import (
     ADMIN,
     AGENT,
@@ -172,8 +173,6 @@ async def test_reply_to_an_absent_web_guest_waits_until_they_come_back(app: Conc
         await say(http, app, "away", "转人工")
         await login(http, app, AGENT)
         await reply_on_ticket(http, app, 1, "您好，还在吗？")
-        from tests.quiescence import full_round
-
         await full_round(app.deliverer)  # the sender has looked at the queue since the reply was queued
         assert await _web_row(app) == ("pending", 0)  # no socket here: not even tried
         async with app.db.write() as session:  # a minute passes with the guest connected nowhere
@@ -193,8 +192,6 @@ async def test_without_telegram_staff_alerts_leave_the_queue(app: Concierge) -> 
     lag gauge and every claim's scan. A worker with Telegram on the same database would have sent it."""
     async with client() as http:
         await say(http, app, "web-only", "转人工")
-        from tests.quiescence import full_round
-
         await full_round(app.deliverer)  # the sender has been round since the alert was queued
         await app.deliverer.recover()
         assert await _staff_rows(app) == [("pending", 0)]  # not yet: a worker with Telegram may claim it
