@@ -26,32 +26,6 @@ from bot.config import DEFAULT_CONFIG, ENV_OVERRIDES, Settings
 
 REGENERATE = ".venv/bin/concierge config reference > docs/CONFIG.md"
 
-# Descriptions for keys whose model has none yet. scheduler/config.py documents its fields in comments,
-# not in Field(description=...), and is not this module's to change; the test fails once a key here gets a
-# description of its own (or disappears), so this table can only shrink.
-SUPPLEMENT: dict[str, str] = {
-    "campaigns.scheduler": "run the lifecycle scheduler in this process; only the process holding the leader "
-    "lock runs it, the others stand by (false keeps a process out of the election)",
-    "campaigns.pre_arrival_time": "hotel time, the day before check-in: the pre-arrival message",
-    "campaigns.post_stay_hours": "hours after the check-out time on the check-out day: thanks and the "
-    "CSAT/NPS survey",
-    "campaigns.birthday_time": "the guest's own time (their zone when known) for the birthday greeting",
-    "campaigns.holiday_time": "the guest's own time for holiday greetings",
-    "campaigns.holidays": "which holidays get a greeting",
-    "campaigns.reengage_after_days": "days after a guest's last stay before the re-engagement message",
-    "campaigns.reengage_time": "the guest's own time for the re-engagement message",
-    "campaigns.weekly_marketing_cap": "marketing messages (birthday, holiday, re-engagement) per guest in "
-    "any 7 days",
-    "campaigns.sweep_minutes": "how often the campaign sweeps look for what is due now",
-    "campaigns.sla_sweep_seconds": "how often the SLA sweep checks open tickets and escalates overdue ones",
-    "campaigns.nightly_time": "hotel time of the nightly run: loyalty points, tiers, RFM segments and the "
-    "customer pyramid, then the retention purge",
-    "campaigns.misfire_grace_hours": "a run missed while no process was up still fires once, late, if it is "
-    "at most this many hours overdue",
-    "campaigns.batch_size": "campaign rows written per transaction when a campaign is planned",
-    "campaigns.points_per_night": "loyalty points per night of a completed stay, credited nightly",
-}
-
 _TEXT_TYPES: dict[type, str] = {
     bool: "boolean", int: "integer", float: "number", str: "text", time: "time `HH:MM`", Path: "path",
 }
@@ -192,7 +166,7 @@ def _field_entries(key: str, field: FieldInfo, context: str) -> Iterator[Entry]:
     model's keys (``hotel.names.zh``: the hotel's name — Simplified Chinese)."""
     if field.exclude:  # set by the loader (``source``), not by the hotel
         return
-    description = field.description or SUPPLEMENT.get(key, "")
+    description = field.description or ""
     inner, how = _model_of(field.annotation)
     kind = type_name(field.annotation)
     if inner is not None and how:  # a list or mapping of sections: say so rather than "list of section"
@@ -235,19 +209,6 @@ def entries() -> list[Entry]:
 def missing_descriptions() -> list[str]:
     """Keys with no description at all: a new field needs ``Field(description=...)``."""
     return [entry.key for entry in entries() if not entry.description]
-
-
-def stale_supplements() -> list[str]:
-    """SUPPLEMENT keys that no longer exist, or whose field now carries its own description."""
-    described = {entry.key: entry for entry in entries()}
-    stale = []
-    for key in SUPPLEMENT:
-        section, _, leaf = key.rpartition(".")
-        model = Settings.model_fields[section].annotation if section in Settings.model_fields else None
-        own = getattr(model, "model_fields", {}).get(leaf) if model is not None else None
-        if key not in described or own is None or own.description:
-            stale.append(key)
-    return stale
 
 
 def _cell(text: str) -> str:

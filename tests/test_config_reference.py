@@ -16,7 +16,7 @@ import yaml
 
 from bot.cli import main
 from bot.config import ENV_OVERRIDES
-from bot.config_reference import REGENERATE, SUPPLEMENT, entries, missing_descriptions, render_markdown, stale_supplements
+from bot.config_reference import REGENERATE, entries, missing_descriptions, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_MD = ROOT / "docs" / "CONFIG.md"
@@ -41,14 +41,6 @@ def test_every_key_is_described() -> None:
     assert not missing_descriptions(), (
         "keys without a description: add Field(description=...) to them: " + ", ".join(missing_descriptions())
     )
-
-
-def test_supplement_only_covers_keys_without_their_own_description() -> None:
-    assert not stale_supplements(), (
-        "remove these from bot.config_reference.SUPPLEMENT (gone, or described in their model now): "
-        + ", ".join(stale_supplements())
-    )
-    assert SUPPLEMENT  # delete this line, and the table, once scheduler/config.py describes its fields
 
 
 def test_every_environment_variable_is_listed_with_its_key() -> None:
