@@ -16,6 +16,7 @@ from crm.models import InboxUpdate, Message, Ticket, TicketEvent
 from crm.staff import add_staff
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
+from tests.quiescence import settle
 
 STAFF_TG = 700
 MANAGER_TG = 701
@@ -104,7 +105,7 @@ async def test_a_stranger_cannot_act(staffed_bot: Concierge, fake_api: FakeBotAp
     fake_api.push_reply(STRANGER_TG, "I'll handle it", chat_id=STAFF_CHAT, reply_to=card_id)
     fake_api.push_text(STRANGER_TG, "/resolve 1", chat_id=STAFF_CHAT, chat_type="supergroup")
     await fake_api.wait_for(lambda: sum("只有登记过的员工" in m.text for m in fake_api.to_chat(STAFF_CHAT)) >= 2)
-    await asyncio.sleep(0.3)
+    await settle(staffed_bot, fake=fake_api)  # whatever the stranger's updates were going to do is done
     assert (await _ticket(staffed_bot, 1)).status == "open"
     assert fake_api.edits == []
     assert not any("handle it" in m.text for m in fake_api.to_chat(GUEST))
