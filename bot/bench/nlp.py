@@ -1,6 +1,6 @@
 """`concierge bench nlp`: is keyword understanding cheap next to tokenising alone?
 
-Budget (DESIGN.md): `classify` throughput ≥ 0.8 × bare `jieba.lcut` on the same messages, and start-up
+Budget (docs/BENCHMARKS.md): `classify` throughput ≥ 0.8 × bare `jieba.lcut` on the same messages, and start-up
 ≤ 1.5 s with a warm jieba cache. Start-up is measured in fresh interpreters (imports included), once
 with an empty cache directory (cold: jieba builds its prefix dictionary) and once reusing it (warm).
 """
