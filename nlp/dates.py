@@ -239,12 +239,18 @@ class DateFinder:
         if not (numeric or month_names or cn_week or holiday or _REL_HINT.search(text)):
             return []
         found: list[Span] = []
-        _calendar_dates(text, today, found, has_digit, numeric and has_cjk, month_names)
-        _relative_months(text, today, found, has_cjk, has_latin, has_digit)
+        # each family is called only if its own guard could pass (repeated here: most messages name no
+        # date, and a call that finds nothing is then the whole cost)
+        cn_month = has_cjk and "月" in text
+        if has_digit or month_names or (numeric and cn_month):
+            _calendar_dates(text, today, found, has_digit, numeric and has_cjk, month_names)
+        if cn_month or (has_latin and has_digit and "month" in text):
+            _relative_months(text, today, found, has_cjk, has_latin, has_digit)
         _relative_days(text, today, found, has_cjk, has_latin, cn_week)
         if holiday:
             self._holidays(text, today, found)
-        _bare_days(text, today, found, has_cjk, has_latin, has_digit)
+        if (has_cjk and "号" in text) or (has_latin and has_digit):
+            _bare_days(text, today, found, has_cjk, has_latin, has_digit)
         return _left_to_right(found) if found else []
 
     def _holidays(self, text: str, today: date, found: list[Span]) -> None:

@@ -47,21 +47,6 @@ class Scan:
         self.tone = Tone()
         self.sentiment = 0.0  # the final score, set when the pass ends
 
-    def mark(self, key: str, token: str) -> None:
-        """A punctuation token: "?" makes a question, "!" is counted, and either ends a sentence."""
-        tone = self.tone
-        if key == "?":
-            self.question = True
-            tone.qmarks += token.count("?")
-        elif key == "!":
-            tone.bangs += token.count("!")
-            if token == "!":
-                self.exclaim += 1  # (urgency counts lone marks only, as it always has)
-        if key or _SENTENCE_END(token):
-            tone.end_sentence()
-        elif token != "、":  # an enumeration comma keeps the clause: 除了早餐、位置之外
-            tone.end_clause()
-
     def apply(self, term: Term, surface: str, negated: bool, boost: float) -> None:
         """Everything one found term contributes, given whether it is negated and how it is boosted."""
         self.hits.append((surface.strip(), term, negated))
@@ -113,9 +98,10 @@ class Scanner:
     def scan(self, keys: list[str], surface: list[str]) -> Scan:
         """One left-to-right pass: longest lexicon term at each position (maximum matching), with the
         scope of negators and intensifiers counted in tokens."""
-        terms, prefixes = self._terms, self._prefixes
+        terms, prefixes, freq = self._terms, self._prefixes, self._freq
+        particles, modifiers, sentence_end = _PARTICLES, _MODIFIERS, _SENTENCE_END
         scan = Scan()
-        tone = scan.tone
+        tone, apply = scan.tone, scan.apply
         n = len(keys)
         i = 0
         neg_left = 0  # tokens still under a negator's scope
@@ -125,7 +111,20 @@ class Scanner:
         while i < n:
             key = keys[i]
             if not key or key == "?" or key == "!":
-                scan.mark(key, surface[i])
+                # a punctuation mark (inline: once per mark): "?" makes a question, "!" is counted,
+                # and either ends a sentence
+                token = surface[i]
+                if key == "?":
+                    scan.question = True
+                    tone.qmarks += token.count("?")
+                elif key == "!":
+                    tone.bangs += token.count("!")
+                    if token == "!":
+                        scan.exclaim += 1  # (urgency counts lone marks only, as it always has)
+                if key or sentence_end(token):
+                    tone.end_sentence()
+                elif token != "、":  # an enumeration comma keeps the clause: 除了早餐、位置之外
+                    tone.end_clause()
                 neg_left = 0
                 boost_left = 0
                 i += 1
@@ -146,12 +145,26 @@ class Scanner:
                     nxt = keys[j]
                     if not nxt:
                         break
-                    joined = join_tokens(joined, nxt)
+                    # `join_tokens`, inlined (a call per character costs here): English words join with a space
+                    last = joined[-1]
+                    if last.isascii() and last.isalnum() and nxt[0].isascii() and nxt[0].isalnum():
+                        joined = joined + " " + nxt
+                    else:
+                        joined += nxt
                     if joined not in prefixes:
                         break
                 if best is not None and not best.question and not best_key[-1].isascii() \
-                        and self._inside_word(keys, i, best_end, best_key, best):
-                    best = None
+                        and not (best.negator and len(best_key) > 1):
+                    # is this Chinese term only the start or end of an ordinary word? (inline: this runs
+                    # for most terms found). 不太 in 不太好 is a negation even where jieba knows 不太好.
+                    nxt = keys[best_end + 1] if best_end + 1 < n else ""
+                    if len(nxt) == 1 and nxt not in particles and not nxt.isascii() \
+                            and freq.get(best_key + nxt, 0) > 0:
+                        best = None  # the start of a longer ordinary word: 卫生 in 卫生间, 热水 in 热水器
+                    elif best_end == i and len(key) == 1:
+                        prev = keys[i - 1] if i else ""
+                        if len(prev) == 1 and prev not in modifiers and freq.get(prev + key, 0) > 0:
+                            best = None  # the end of an ordinary word: 差 in 出差
             if best is None:
                 i += 1
                 if neg_left:
@@ -166,7 +179,9 @@ class Scanner:
             scale = boost if boost_left else 1.0
             if best.sent and best_end + 2 < n and softened(keys, best_end + 1):
                 scale *= SOFTENER  # 贵了点, 小了一点, 旧了些: a flaw the guest shrugs at
-            scan.apply(best, _join_surface(surface[i:best_end + 1]), negated, scale)
+            # most hits are one token: those skip the slice and the join (inline: once per term found)
+            apply(best, surface[i].strip() if best_end == i else _join_surface(surface[i:best_end + 1]),
+                  negated, scale)
             if best.sent and pending_end == i - 1 and before != tone.sentiment:
                 # "好" / "太" right before an opinion word intensifies it and is not an opinion itself
                 tone.retract(pending_value)
@@ -191,27 +206,9 @@ class Scanner:
         scan.sentiment = tone.total()
         return scan
 
-    def _inside_word(self, keys: list[str], i: int, end: int, key: str, term: Term) -> bool:
-        """Is this Chinese term only the start or end of an ordinary word? 卫生 in 卫生间, 热水 in 热水器,
-        差 in 出差 — jieba's dictionary is the list of ordinary words. (Questions and English terms are
-        never vetoed; the caller checks that first, as this runs for most terms found.)"""
-        if term.negator and len(key) > 1:
-            return False  # 不太 in 不太好 is a negation, even where jieba knows 不太好 as one word
-        freq = self._freq
-        nxt = keys[end + 1] if end + 1 < len(keys) else ""
-        if len(nxt) == 1 and nxt not in _PARTICLES and not nxt.isascii() and freq.get(key + nxt, 0) > 0:
-            return True
-        if end == i and len(keys[i]) == 1:
-            prev = keys[i - 1] if i else ""
-            if len(prev) == 1 and prev not in _MODIFIERS and freq.get(prev + keys[i], 0) > 0:
-                return True
-        return False
-
 
 def _join_surface(tokens: list[str]) -> str:
     """The words of a hit as the guest wrote them (for the keywords), spaced as tokens are joined."""
-    if len(tokens) == 1:
-        return tokens[0].strip()  # most hits: one word or one character
     text = ""
     for token in tokens:
         text = join_tokens(text, token.strip())
