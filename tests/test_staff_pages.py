@@ -147,3 +147,23 @@ async def test_no_page_loads_a_script_or_stylesheet_from_another_origin(app: Con
             async with http.get(base(app) + url) as response:
                 css = await response.text()
             assert "@import" not in css and "http:" not in css and "https:" not in css, url
+
+
+@pytest.mark.parametrize("path", [
+    "/staff/tickets/123456789012345678901234567890",
+    "/staff/guests/123456789012345678901234567890",
+])
+async def test_an_id_too_large_for_the_database_is_not_found_not_a_crash(app: Concierge, path: str) -> None:
+    async with client() as http:
+        await login(http, app, ADMIN)
+        async with http.get(base(app) + path, allow_redirects=False) as response:
+            assert response.status == 404
+
+
+async def test_a_path_out_of_a_static_directory_is_refused(app: Concierge) -> None:
+    async with client() as http:
+        for path in ("/static/..%2F..%2F..%2Fconfig.yaml", "/staff/static/..%2F..%2Fconfig.py", "/static/%2e%2e/app.py"):
+            async with http.get(base(app) + path, allow_redirects=False) as response:
+                body = await response.read()
+                assert response.status in (403, 404), (path, response.status)
+                assert b"hotel" not in body and b"import" not in body, path

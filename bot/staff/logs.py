@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot.staff.auth import StaffContext, forbidden, guarded
 from bot.staff.formatting import category, local, transcript, url
+from bot.staff.pages import ROW_ID
 from bot.staff.search import INDEX_KEY
 from crm.models import AuditLog, StaffUser, Ticket
 from crm.reports import LogFilter, find_messages, guest_profile
@@ -25,7 +26,7 @@ PAGE = 100
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/staff/logs", logs_page)
-    router.add_get("/staff/guests/{guest_id:\\d+}", guest_page)
+    router.add_get(f"/staff/guests/{{guest_id:{ROW_ID}}}", guest_page)
 
 
 def parse_day(value: str | None) -> date | None:

@@ -25,6 +25,9 @@ from aiohttp import web
 from bot.staff.formatting import category, department, local, sla, url
 
 STATIC_PREFIX: Final = "/staff/static"
+# A row id in a URL: at most 18 digits always fits the databases' 64-bit integers, so a longer one is
+# simply no such page (404) instead of an overflow inside the query.
+ROW_ID: Final = r"\d{1,18}"
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 ASSETS: Final = ("staff.css", "staff.js")
 SECURITY_HEADERS: Final = {

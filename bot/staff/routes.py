@@ -26,7 +26,7 @@ from bot.staff.auth import (
 )
 from bot.staff.deps import DEPS_KEY, StaffDeps
 from bot.staff.formatting import category, department, local, transcript, url
-from bot.staff.pages import SECURITY_HEADERS, setup_pages
+from bot.staff.pages import ROW_ID, SECURITY_HEADERS, setup_pages
 from bot.staff.search import start_indexer
 from crm.models import Guest, StaffUser, Ticket
 from crm.reports import QueueFilter, ticket_detail, ticket_queue
@@ -59,8 +59,8 @@ def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
     router.add_post("/staff/logout", logout)
     router.add_get("/staff/lang", switch_language)
     router.add_get("/staff/tickets", queue_page)
-    router.add_get("/staff/tickets/{ticket_id:\\d+}", ticket_page)
-    router.add_post("/staff/tickets/{ticket_id:\\d+}/{action:claim|reply|resolve|reassign|note}", ticket_action)
+    router.add_get(f"/staff/tickets/{{ticket_id:{ROW_ID}}}", ticket_page)
+    router.add_post(f"/staff/tickets/{{ticket_id:{ROW_ID}}}/{{action:claim|reply|resolve|reassign|note}}", ticket_action)
     logs.add_routes(router)
     reports.add_routes(router)
     users.add_routes(router)

@@ -7,7 +7,7 @@ from sqlalchemy import delete
 
 from bot.staff.auth import StaffContext, guarded
 from bot.staff.formatting import department, url
-from bot.staff.pages import SECURITY_HEADERS
+from bot.staff.pages import ROW_ID, SECURITY_HEADERS
 from crm.models import AuditLog, StaffSession, StaffUser
 from crm.staff import ROLES, StaffError, add_staff, list_staff
 
@@ -15,7 +15,7 @@ from crm.staff import ROLES, StaffError, add_staff, list_staff
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/staff/users", users_page)
     router.add_post("/staff/users", create_user)
-    router.add_post("/staff/users/{staff_id:\\d+}/active", toggle_user)
+    router.add_post(f"/staff/users/{{staff_id:{ROW_ID}}}/active", toggle_user)
 
 
 async def _page(ctx: StaffContext, *, error: str | None = None, status: int = 200) -> web.Response:
