@@ -22,6 +22,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot import static_files
 from bot.staff.formatting import category, department, local, sla, url
 
 STATIC_PREFIX: Final = "/staff/static"
@@ -39,7 +40,6 @@ SECURITY_HEADERS: Final = {
 }
 VERSIONED_CACHE: Final = "public, max-age=31536000, immutable"  # the URL changes whenever the file does
 UNVERSIONED_CACHE: Final = "no-cache"  # keep a copy, but ask (a cheap 304) before using it
-TEXT_TYPES: Final = frozenset({"text/css", "text/javascript", "application/javascript", "text/html"})
 TEMPLATES_KEY: Final = web.AppKey("staff_templates", jinja2.Environment)
 
 
@@ -73,11 +73,7 @@ async def _static_headers(request: web.Request, response: web.StreamResponse) ->
     """The dashboard's security headers on its static files too, with a cache policy instead of no-store."""
     if not request.path.startswith(STATIC_PREFIX + "/"):
         return
-    response.headers.update(SECURITY_HEADERS)
-    if response.status in (200, 206, 304):
-        response.headers["Cache-Control"] = VERSIONED_CACHE if "v" in request.query else UNVERSIONED_CACHE
-    if response.content_type in TEXT_TYPES and response.charset is None:
-        response.charset = "utf-8"  # FileResponse guesses the type but not the encoding
+    static_files.apply(response, SECURITY_HEADERS, VERSIONED_CACHE if "v" in request.query else UNVERSIONED_CACHE)
 
 
 def render(request: web.Request, template: str, context: Mapping[str, Any], *, status: int = 200) -> web.Response:

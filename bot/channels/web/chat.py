@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
+from bot import static_files
 from bot.channels.web.push import WebPush
 from bot.pipeline import Pipeline, Result
 from handlers.types import Inbound, split_command
@@ -132,9 +133,7 @@ STATIC_PREFIX: Final = "/static"
 STATIC_HEADERS: Final = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self'",
     "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",  # keep a copy, but ask before using it
 }
-TEXT_TYPES: Final = frozenset({"text/html", "text/css", "text/javascript", "application/javascript"})
 
 
 async def chat_page(_request: web.Request) -> web.FileResponse:
@@ -145,11 +144,7 @@ async def _static_headers(request: web.Request, response: web.StreamResponse) ->
     """The chat page's CSP and cache policy on the page and its files (and only there)."""
     if request.path != "/" and not request.path.startswith(STATIC_PREFIX + "/"):
         return
-    response.headers.update(STATIC_HEADERS)
-    if response.status not in (200, 206, 304):
-        response.headers["Cache-Control"] = "no-store"
-    if response.content_type in TEXT_TYPES and response.charset is None:
-        response.charset = "utf-8"  # FileResponse guesses the type but not the encoding (chat.js has "⚠")
+    static_files.apply(response, STATIC_HEADERS, "no-cache")  # keep a copy, but ask before using it
 
 
 def create_web_app(pipeline: Pipeline) -> web.Application:
