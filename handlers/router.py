@@ -8,16 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import (
-    booking,
-    flood,
-    info,
-    lifecycle,
-    phrases,
-    preferences,
-    reservations,
-    tickets,
-)
+from handlers import booking, flood, info, lifecycle, phrases, preferences, reservations, tickets
 from handlers.context import Turn
 from handlers.flow import clear_flow
 from handlers.types import Reply

@@ -28,27 +28,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nlp.analysis import Analysis
-from nlp.classify import (
-    BOOKING_FAMILY,
-    SERVICE_CATEGORIES,
-    decide,
-    faq_topic,
-    keywords,
-    lean_on_stay,
-    urgency,
-)
+from nlp.classify import BOOKING_FAMILY, SERVICE_CATEGORIES, decide, faq_topic, keywords, lean_on_stay, urgency
 from nlp.dates import load_holidays
 from nlp.entities import EntityExtractor
 from nlp.lexicon import DATA_DIR, add_room_types, build_terms, raw_terms
 from nlp.scan import Scan, Scanner
-from nlp.sentiment import (
-    RHETORIC_LENGTH,
-    LearnedWeights,
-    feature_set,
-    label,
-    punctuation,
-    review_like,
-)
+from nlp.sentiment import RHETORIC_LENGTH, LearnedWeights, feature_set, label, punctuation, review_like
 from nlp.stay import finish_dates, select_dates
 from nlp.text import cantonese_to_mandarin
 from nlp.tokens import Tokenizer, match_tokens

@@ -9,16 +9,7 @@ from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
 from crm.conversation import release_handoff
 from crm.guests import find_identity
-from crm.models import (
-    ConversationState,
-    Guest,
-    Message,
-    Outbox,
-    Preference,
-    StaffUser,
-    Ticket,
-    TicketEvent,
-)
+from crm.models import ConversationState, Guest, Message, Outbox, Preference, StaffUser, Ticket, TicketEvent
 from crm.tickets import timeline
 from handlers.tickets import follow_up
 from tests.conftest import STAFF_CHAT

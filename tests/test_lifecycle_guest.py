@@ -9,15 +9,7 @@ from sqlmodel import select
 
 from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
-from crm.models import (
-    ChannelIdentity,
-    Guest,
-    Outbox,
-    StayPreparation,
-    Survey,
-    Ticket,
-    TicketEvent,
-)
+from crm.models import ChannelIdentity, Guest, Outbox, StayPreparation, Survey, Ticket, TicketEvent
 from crm.types import utcnow
 from tests.campaign_worker import shift_to
 from tests.conftest import STAFF_CHAT

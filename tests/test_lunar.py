@@ -6,13 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from scheduler.calendar import (
-    birthday_year,
-    holiday_date,
-    holidays_on,
-    lunar_birthday,
-    solar_birthday,
-)
+from scheduler.calendar import birthday_year, holiday_date, holidays_on, lunar_birthday, solar_birthday
 
 # Published dates (State Council holiday notices and the Purple Mountain Observatory's calendar).
 PUBLISHED = {

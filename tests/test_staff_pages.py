@@ -13,16 +13,7 @@ from sqlalchemy import update
 from bot.app import Concierge
 from bot.staff.pages import SECURITY_HEADERS
 from crm.models import Guest
-from tests.staff_helpers import (
-    ADMIN,
-    AGENT,
-    MANAGER,
-    add_team,
-    base,
-    client,
-    login,
-    say,
-)
+from tests.staff_helpers import ADMIN, AGENT, MANAGER, add_team, base, client, login, say
 
 STAFF_CSP = SECURITY_HEADERS["Content-Security-Policy"]
 CHAT_CSP = "default-src 'self'; connect-src 'self'"  # what the chat page has always sent

@@ -14,20 +14,8 @@ from bot.staff.reports import cell
 from crm.db import Database
 from crm.migrate import upgrade
 from crm.models import Survey, Ticket
-from crm.reports import (
-    complaint_rate,
-    count_by_day,
-    days_between,
-    sla_by_day,
-    survey_trend,
-)
-from crm.staff import (
-    add_staff,
-    authenticate,
-    close_session,
-    open_session,
-    resolve_session,
-)
+from crm.reports import complaint_rate, count_by_day, days_between, sla_by_day, survey_trend
+from crm.staff import add_staff, authenticate, close_session, open_session, resolve_session
 from crm.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

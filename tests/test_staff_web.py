@@ -19,18 +19,7 @@ from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
 from tests.quiescence import full_round
-from tests.staff_helpers import (
-    ADMIN,
-    AGENT,
-    CHEF,
-    MANAGER,
-    base,
-    client,
-    csrf_of,
-    login,
-    reply_on_ticket,
-    say,
-)
+from tests.staff_helpers import ADMIN, AGENT, CHEF, MANAGER, base, client, csrf_of, login, reply_on_ticket, say
 
 
 @pytest.fixture

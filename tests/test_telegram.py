@@ -10,13 +10,7 @@ from sqlmodel import select
 
 from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
-from bot.channels.telegram.intake import (
-    SECRET_HEADER,
-    WEBHOOK_PATH,
-    api_base,
-    parse_update,
-    split_text,
-)
+from bot.channels.telegram.intake import SECRET_HEADER, WEBHOOK_PATH, api_base, parse_update, split_text
 from crm.models import Guest, InboxUpdate, Message, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer

@@ -28,9 +28,7 @@ def add_serve_commands(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.app import (
-        Concierge,  # imported here: `concierge config check` should not load jieba
-    )
+    from bot.app import Concierge  # imported here: `concierge config check` should not load jieba
 
     settings = settings_of(args)
     level = logging.DEBUG if args.verbose else settings.logging.level

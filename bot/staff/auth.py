@@ -22,14 +22,7 @@ from multidict import MultiDictProxy
 from bot.staff.deps import StaffDeps, deps_of
 from bot.staff.pages import SECURITY_HEADERS, render
 from crm.models import StaffUser
-from crm.staff import (
-    LoggedIn,
-    authenticate,
-    close_session,
-    open_session,
-    resolve_session,
-    role_at_least,
-)
+from crm.staff import LoggedIn, authenticate, close_session, open_session, resolve_session, role_at_least
 from handlers.i18n import LOCALES, Catalog
 
 SESSION_COOKIE = "concierge_staff"

@@ -31,15 +31,7 @@ from bot.staff.search import start_indexer
 from crm.models import Guest, StaffUser, Ticket
 from crm.reports import QueueFilter, ticket_detail, ticket_queue
 from crm.staff import list_staff
-from crm.ticket_work import (
-    OPEN_STATUSES,
-    WorkError,
-    add_note,
-    can_see,
-    claim,
-    reassign,
-    reply,
-)
+from crm.ticket_work import OPEN_STATUSES, WorkError, add_note, can_see, claim, reassign, reply
 from handlers.ticket_actions import resolve_ticket
 
 STATUSES = ("active", "open", "claimed", "resolved", "closed", "all")
