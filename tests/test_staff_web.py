@@ -4,6 +4,8 @@ guest profiles, reports and CSV. (The same journeys in a real browser are in tes
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.app import Concierge
+from bot.staff import reports
 from crm.models import AuditLog, Message, Outbox, Survey, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
@@ -343,3 +346,25 @@ async def test_a_staff_reply_reaches_a_web_guest_connected_to_another_worker(
         assert await _web_row(app, settled=True) == ("sent", 1)
     finally:
         await dashboard.stop()
+
+
+async def test_an_export_larger_than_a_batch_has_every_row_once_and_is_audited(
+    app: Concierge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reports, "EXPORT_BATCH", 2)  # 5 tickets and their messages span several batches
+    async with client() as http:
+        for n in range(5):
+            await say(http, app, f"batch-{n}", f"送两条毛巾到 12{n:02d} 房")
+        await login(http, app, MANAGER)
+        async with http.get(base(app) + "/staff/export/tickets.csv") as response:
+            assert 'filename="tickets-' in response.headers["Content-Disposition"]
+            rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+        async with http.get(base(app) + "/staff/export/conversations.csv") as response:
+            lines = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    ids = [row[0] for row in rows[1:]]
+    assert rows[0][0] == "id" and len(ids) == 5 and len(set(ids)) == 5
+    guest_lines = [line for line in lines[1:] if "送两条毛巾" in line[-1]]
+    assert len(guest_lines) == 5 and len({line[0] for line in lines[1:]}) == len(lines) - 1
+    async with app.db.read() as session:
+        audited = (await session.execute(select(AuditLog.target).where(AuditLog.action == "export"))).scalars().all()
+    assert sorted(audited) == ["conversations", "tickets"]
