@@ -7,6 +7,7 @@ the offending key and file instead of surfacing as a confusing error in the midd
 from __future__ import annotations
 
 import os
+from ipaddress import ip_network
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
@@ -171,6 +172,24 @@ class HttpSettings(_Model):
 
     host: str = Field(default="127.0.0.1", description="address to listen on (0.0.0.0 in a container)")
     port: int = Field(default=8080, ge=0, le=65535, description="port to listen on (0 = any free port)")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+        "headers are believed; empty = the peer address is the client and those headers are ignored",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: comma-separated
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for entry in value:
+                try:
+                    ip_network(str(entry), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
 
 
 class DatabaseSettings(_Model):
@@ -271,6 +290,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_DATA_DIR": "data_dir",
     "CONCIERGE_HTTP_HOST": "http.host",
     "CONCIERGE_HTTP_PORT": "http.port",
+    "CONCIERGE_HTTP_TRUSTED_PROXIES": "http.trusted_proxies",
     "CONCIERGE_LOG_FORMAT": "logging.format",
 }
 

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot.client_address import is_secure
 from bot.staff.deps import StaffDeps, deps_of
 from bot.staff.pages import SECURITY_HEADERS, render
 from crm.models import StaffUser
@@ -88,6 +89,11 @@ class StaffContext:
 
 
 Handler = Callable[[StaffContext], Awaitable[web.StreamResponse]]
+
+
+def secure_request(request: web.Request) -> bool:
+    """HTTPS as the browser sees it (a trusted proxy may terminate TLS), so cookies get ``Secure``."""
+    return is_secure(request, deps_of(request).settings.http.trusted_proxies)
 
 
 def locale_of(request: web.Request) -> str:
@@ -191,7 +197,7 @@ def _login_form(request: web.Request, token: str, error: str | None, status: int
     response = plain_page(request, "login.html", "dash.login.title", status, error=error, token=token,
                           next=_safe_next(request.query.get("next", "/staff/tickets")))
     response.set_cookie(LOGIN_COOKIE, token, path="/staff/login", httponly=True, samesite="Strict",
-                        secure=request.secure, max_age=3600)
+                        secure=secure_request(request), max_age=3600)
     return response
 
 
@@ -221,7 +227,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _login_form(request, secrets.token_urlsafe(24), catalog.text(locale, "dash.login.failed"), 401)
     throttle.succeeded(name)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next") or "/staff/tickets")), headers=SECURITY_HEADERS)
-    response.set_cookie(SESSION_COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=request.secure)
+    response.set_cookie(SESSION_COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=secure_request(request))
     response.del_cookie(LOGIN_COOKIE, path="/staff/login")
     raise response
 
@@ -248,5 +254,5 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
             path = parts.path + (f"?{parts.query}" if parts.query else "")
     response = web.HTTPSeeOther(_safe_next(path), headers=SECURITY_HEADERS)
     if chosen in LOCALES:
-        response.set_cookie(LANG_COOKIE, chosen, path="/staff", samesite="Lax", max_age=365 * 86400, secure=request.secure)
+        response.set_cookie(LANG_COOKIE, chosen, path="/staff", samesite="Lax", max_age=365 * 86400, secure=secure_request(request))
     raise response
