@@ -9,6 +9,7 @@ Steps 1–3 and the guest's side of 5 happen here; 4 and 6 are staff actions.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -20,7 +21,7 @@ from crm.tickets import TicketSpec, add_event, open_ticket, open_tickets_of
 from handlers import phrases
 from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
-from handlers.formatting import fmt_datetime
+from handlers.formatting import fmt_date, fmt_datetime
 from handlers.i18n import Catalog, localize
 from handlers.staff import alert_staff
 
@@ -223,15 +224,33 @@ async def follow_up_answer(turn: Turn) -> None:
 
 
 async def late_checkout(turn: Turn) -> None:
-    """Honour the loyalty tier's late check-out perk at once; otherwise the front desk decides."""
+    """Honour the loyalty tier's late check-out perk at once; otherwise the front desk decides. The day is
+    the one the guest named ("明天…延迟退房" is tomorrow's check-out, the analyser's ``check_out``), else today."""
     standard = turn.hotel.hotel.check_out_time
     allowed = loyalty.late_checkout(turn.guest.tier, standard)
-    ticket = await _open(turn, "front_desk", turn.inbound.text)
+    entities = turn.analysis.entities if turn.analysis is not None else {}
+    today = turn.now.astimezone(turn.hotel.hotel.zone).date()
+    day = _named_day(entities.get("check_out") or entities.get("check_in"), today)
+    wanted = str(entities.get("time") or "")
+    when = fmt_date(turn, day)
+    summary = turn.catalog.text(turn.staff_locale, "late_checkout.summary", date=day.isoformat(),
+                                time=wanted or "—", text=turn.inbound.text)
+    ticket = await _open(turn, "front_desk", summary)
     tier = turn.t(f"tier.{turn.guest.tier}")
     if allowed > standard:
-        turn.say("late_checkout.granted", ticket=ticket.id, tier=tier, time=f"{allowed:%H:%M}")
+        turn.say("late_checkout.granted", ticket=ticket.id, tier=tier, time=f"{allowed:%H:%M}", date=when)
         ticket.status = "resolved"
-        await add_event(turn.session, ticket, "resolved", note=f"tier perk: check-out {allowed:%H:%M}", now=turn.now)
+        await add_event(turn.session, ticket, "resolved", note=f"tier perk: check-out {day} {allowed:%H:%M}", now=turn.now)
     else:
-        turn.say("late_checkout.asked", ticket=ticket.id, time=f"{standard:%H:%M}")
+        key = "late_checkout.asked_until" if wanted else "late_checkout.asked"
+        turn.say(key, ticket=ticket.id, time=f"{standard:%H:%M}", date=when, wanted=wanted)
         await add_event(turn.session, ticket, "acknowledged", note=turn.replies[-1].text, now=turn.now)
+
+
+def _named_day(value: object, today: date) -> date:
+    """A date the guest named, if it is today or later (a check-out cannot be moved in the past)."""
+    try:
+        day = date.fromisoformat(str(value)) if value else today
+    except ValueError:
+        return today
+    return day if day >= today else today

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp
 from sqlmodel import select
 
@@ -194,3 +196,31 @@ async def test_late_checkout_honours_the_loyalty_tier(web_bot: Concierge, client
     assert "金卡" in granted and "14:00" in granted
     tickets = await _tickets(web_bot)
     assert [t.status for t in tickets] == ["open", "resolved"] and tickets[1].department == "front_desk"
+
+
+async def test_emoji_and_gibberish_do_not_switch_a_chinese_guest(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "sticky-zh")
+    await guest.say("房间1201空调坏了，太热了，非常不满意")
+    for noise in ("😀😀👍", "asdf qwer zxcv", "lol 😂😂", "hahaha ok lol", "Li Lei"):
+        answer = await guest.say(noise)  # after two unclear messages a person holds the conversation: silence
+        assert not answer or any("\u4e00" <= ch <= "\u9fff" for ch in answer), (noise, answer)
+    async with web_bot.db.write() as session:
+        row = (await session.execute(select(Guest).where(Guest.id == (await _tickets(web_bot))[0].guest_id))).scalar_one()
+        assert row.language == "zh-Hans"
+        ticket = await session.get(Ticket, (await _tickets(web_bot))[0].id)
+        assert ticket is not None
+        ticket.status = "resolved"
+        sent = await follow_up(session, web_bot.pipeline.catalog, ticket, row.language)
+    assert sent is not None and "解决了吗" in sent.text  # the follow-up in the guest's language
+    other = WebGuest(web_bot, client, "real-switch")
+    await other.say("你好")
+    assert "Breakfast is served" in await other.say("What time is breakfast served tomorrow morning?")
+
+
+async def test_late_checkout_for_tomorrow_is_asked_for_tomorrow(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(web_bot, client, "late-tomorrow", lang="zh-TW")
+    answer = await guest.say("明天可以延遲退房到下午兩點嗎")
+    tomorrow = web_bot.pipeline.clock().astimezone(web_bot.settings.hotel.zone).date() + timedelta(days=1)
+    assert f"{tomorrow.month}月{tomorrow.day}日" in answer and "14:00" in answer and "今天" not in answer
+    [ticket] = await _tickets(web_bot)
+    assert tomorrow.isoformat() in ticket.summary
