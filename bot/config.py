@@ -15,6 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from babel.numbers import list_currencies
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scheduler.config import CampaignSettings, parse_hhmm
@@ -48,7 +49,10 @@ class HotelSettings(_Model):
         default="Asia/Shanghai",
         description="IANA time zone of the hotel: dates guests mention, SLA clocks, campaign and nightly times",
     )
-    currency: str = Field(default="CNY", description="currency code of the room rates (informational)")
+    currency: str = Field(
+        default="CNY",
+        description="ISO 4217 code of the room rates; guests see amounts in it as their locale writes them (¥1,376, CNY 1,376)",
+    )
     check_in_time: time = Field(
         default=time(14, 0), description="check-in time, hotel time; the cancellation deadline counts from it"
     )
@@ -62,6 +66,14 @@ class HotelSettings(_Model):
     @classmethod
     def _time(cls, value: Any) -> time:
         return parse_hhmm(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in list_currencies():
+            raise ValueError(f"unknown currency {value!r} (an ISO 4217 code such as CNY, HKD, USD)")
+        return code
 
     @field_validator("timezone")
     @classmethod

@@ -33,6 +33,7 @@ class RoomTypeInfo(Protocol):
 class HotelInfo(Protocol):
     names: BilingualText
     check_in_time: time
+    currency: str
 
     @property
     def zone(self) -> ZoneInfo: ...

@@ -1,4 +1,4 @@
-"""Dates and money in the guest's locale, with patterns from the catalogs."""
+"""Dates and money in the guest's locale, with patterns from the catalogs (money in the hotel's currency)."""
 
 from __future__ import annotations
 
@@ -20,4 +20,4 @@ def fmt_datetime(turn: Turn, moment: datetime, zone: ZoneInfo) -> str:
 
 
 def fmt_money(turn: Turn, amount: int) -> str:
-    return turn.t("fmt.money", amount=f"{amount:,}")
+    return turn.catalog.money(turn.locale, amount, turn.hotel.hotel.currency)

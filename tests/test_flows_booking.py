@@ -212,3 +212,23 @@ async def test_attach_a_booking_made_elsewhere(bot: Concierge, client: aiohttp.C
     done = await guest.say("13912345678")
     assert "已将预订关联" in done
     assert "CTRP2345" in await guest.say("我的预订")
+
+
+async def test_money_in_the_hotels_currency_and_english_plurals(
+    make_settings: SettingsFactory, analyzer: Analyzer, client: aiohttp.ClientSession
+) -> None:
+    settings = make_settings()
+    settings = settings.model_copy(update={"hotel": settings.hotel.model_copy(update={"currency": "USD"})})
+    app = Concierge(settings, analyzer=analyzer)
+    app.pipeline.clock = lambda: NOW
+    await app.start()
+    try:
+        english = WebGuest(app, client, "usd-en", lang="en")
+        quote = await english.say("book a king room on Dec 24 for 1 night for 1 guest")
+        assert "USD 688" in quote and "CNY" not in quote and "¥" not in quote
+        assert "1 night," in quote and "1 guest," in quote and "1 room." in quote and "(s)" not in quote
+        chinese = WebGuest(app, client, "usd-zh")
+        quote = await chinese.say("12月24号入住大床房两晚，两个人")
+        assert "US$688" in quote and "US$1,376" in quote and "¥" not in quote
+    finally:
+        await app.stop()
