@@ -271,15 +271,19 @@ class Settings(_Model):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Settings:
+        from bot.config_references import reference_problems  # loads the catalogs: only once the shapes are right
+
         codes = [room.code for room in self.room_types]
-        if len(set(codes)) != len(codes):
-            raise ValueError(f"room_types: duplicate code in {codes}")
-        for name, category in self.ticket_categories.items():
-            if category.department not in self.departments:
-                raise ValueError(
-                    f"ticket_categories.{name}.department: {category.department!r} is not one of departments "
-                    f"({', '.join(self.departments)})"
-                )
+        problems = [f"room_types: duplicate code in {codes}"] if len(set(codes)) != len(codes) else []
+        problems += reference_problems(
+            faq=self.faq,
+            ticket_categories={name: rule.department for name, rule in self.ticket_categories.items()},
+            departments=list(self.departments),
+            languages=self.languages,
+            default_language=self.default_language,
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def room_type(self, code: str) -> RoomTypeSettings | None:
@@ -320,10 +324,10 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    key = ".".join(str(part) for part in error.get("loc", ())) or "(top level)"
+    key = ".".join(str(part) for part in error.get("loc", ()))
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
-    return f"{key}: {message}"
+    return f"{key}: {message}" if key else message  # cross-reference problems name their own keys
 
 
 def config_path(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Path:

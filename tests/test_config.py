@@ -71,6 +71,11 @@ def test_concierge_config_variable_chooses_the_file(tmp_path: Path) -> None:
         (lambda d: d["ticket_categories"]["housekeeping"].update(department="spa"), "ticket_categories.housekeeping.department"),
         (lambda d: d["http"].update(port=70000), "http.port"),
         (lambda d: d.update(colour="blue"), "colour"),
+        (lambda d: d["faq"].update(breakfst=d["faq"].pop("breakfast")), "faq.breakfst: unknown FAQ topic 'breakfst' — did you mean 'breakfast'?"),
+        (lambda d: d["ticket_categories"].update(housekeping=d["ticket_categories"].pop("housekeeping")), "ticket_categories.housekeping: unknown ticket category"),
+        (lambda d: d["ticket_categories"].pop("other"), "ticket_categories.other: missing"),
+        (lambda d: d.update(languages=["en"]), "default_language: 'zh-Hans' is not one of languages"),
+        (lambda d: d["hotel"].update(currency="RMB"), "hotel.currency"),
     ],
 )
 def test_invalid_value_names_key_and_file(tmp_path: Path, mutate: object, key: str) -> None:
@@ -108,3 +113,11 @@ def test_installed_console_script_reports_config_error(tmp_path: Path) -> None:
                           check=False)
     assert done.returncode == 2, done.stderr
     assert "hotel.timezone" in done.stderr and str(path) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_config_check_refuses_a_mistyped_faq_topic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`config check` used to pass `breakfst`, and guests then saw the label `faq_topic.breakfst` in the menu."""
+    path = _write(tmp_path, lambda d: d["faq"].update(breakfst=d["faq"].pop("breakfast")))
+    assert main(["--config", str(path), "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "faq.breakfst" in err and "'breakfast'" in err and "Traceback" not in err
