@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gc
 import io
+import os
+import subprocess
+import sys
 import warnings
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -93,3 +98,26 @@ async def test_production_hashes_passwords_with_argon2id_at_its_default_cost(
     finally:
         staff.use_hasher(test_hasher)
         await database.dispose()
+
+
+def test_staff_add_without_a_terminal_says_to_use_password_stdin(tmp_path: Path) -> None:
+    """Run as a provisioning script would (stdin not a terminal): it used to die with an EOFError traceback."""
+    env = {**os.environ, "CONCIERGE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CONCIERGE_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "staff", "add", "bob", "--role", "agent"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode == 2 and "--password-stdin" in done.stderr
+    assert "Traceback" not in done.stderr and "EOFError" not in done.stderr
+
+
+@pytest.mark.parametrize("word", ["today", "tomorrow"])
+def test_campaigns_preview_on_today_or_tomorrow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str], word: str) -> None:
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    day = today + timedelta(days=1 if word == "tomorrow" else 0)
+    assert _run(monkeypatch, tmp_path / "data", "campaigns", "preview", "--on", word) == 0
+    assert f"Campaigns on {day.isoformat()}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        _run(monkeypatch, tmp_path / "data", "campaigns", "preview", "--on", "someday")

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.cli.common import open_store, settings_of
@@ -27,13 +27,26 @@ def add_campaign_commands(subparsers: Any) -> None:
     campaigns = subparsers.add_parser("campaigns", help="lifecycle campaigns: preview a day, run one now")
     sub = campaigns.add_subparsers(dest="campaigns_command", required=True)
     preview = sub.add_parser("preview", help="who would get what on a day (dry run)")
-    preview.add_argument("--on", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today, hotel time)")
+    preview.add_argument("--on", type=_day, default="today", help="today, tomorrow or YYYY-MM-DD (hotel time; default today)")
     preview.add_argument("--limit", type=int, default=50, help="lines to list per campaign")
     preview.set_defaults(func=_preview)
     run = sub.add_parser("run", help="run one campaign (or sla / nightly) now")
     run.add_argument("name", choices=JOBS)
     run.add_argument("--at", type=datetime.fromisoformat, default=None, help="pretend it is this time (ISO 8601 with offset)")
     run.set_defaults(func=_run)
+
+
+RELATIVE_DAYS = {"today": lambda today: today, "tomorrow": lambda today: today + timedelta(days=1)}
+
+
+def _day(value: str) -> date | str:
+    """``today`` / ``tomorrow`` stay words until the hotel's zone is known; anything else is an ISO date."""
+    if value.lower() in RELATIVE_DAYS:
+        return value.lower()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not today, tomorrow or a YYYY-MM-DD date") from None
 
 
 @asynccontextmanager
@@ -44,7 +57,8 @@ async def _service(settings: Settings) -> AsyncIterator[LifecycleService]:
 
 def _preview(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    day = args.on or datetime.now(settings.hotel.zone).date()
+    today = datetime.now(settings.hotel.zone).date()
+    day = RELATIVE_DAYS[args.on](today) if isinstance(args.on, str) else args.on
 
     async def go() -> list[Any]:
         async with _service(settings) as service:

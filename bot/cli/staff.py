@@ -36,11 +36,22 @@ def add_staff_commands(subparsers: Any) -> None:
     password.set_defaults(func=_password)
 
 
+class NoTerminal(Exception):
+    """No terminal to prompt on (a script, a pipe, a container without -t): the password must come from
+    standard input, explicitly."""
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
+    if not sys.stdin.isatty():  # getpass would fall back to reading stdin and die with EOFError on nothing
+        raise NoTerminal
+    try:
+        first = getpass.getpass("Password: ")
+        repeated = getpass.getpass("Repeat password: ")
+    except EOFError:
+        raise NoTerminal from None
+    if repeated != first:
         raise StaffError("the passwords do not match")
     return first
 
@@ -65,6 +76,11 @@ def _run_with_password(args: argparse.Namespace, work: Any) -> int:
     """Ask for the password before touching the store; ``work`` finds it in ``args.password``."""
     try:
         args.password = _read_password(args.password_stdin)
+    except NoTerminal:
+        print("concierge: no terminal to ask for the password; pipe it in with --password-stdin, e.g.\n"
+              f"  printf '%s\\n' \"$PASSWORD\" | concierge staff {args.staff_command} {args.name} ... --password-stdin",
+              file=sys.stderr)
+        return 2
     except StaffError as exc:
         print(f"concierge: {exc}", file=sys.stderr)
         return 1
