@@ -123,6 +123,14 @@ class CancellationPolicy(_Model):
     penalty_nights: int = Field(default=1, ge=0, description="nights charged for a later cancellation")
 
 
+class BookingSettings(_Model):
+    require_phone: bool = Field(
+        default=False,
+        description="ask the booker's phone number (after the name) before quoting; kept on the booking and "
+        "accepted as proof when the booking is attached from another account",
+    )
+
+
 class QuietHours(_Model):
     """The guest's night: campaign messages are not sent between start and end (in the guest's time)."""
 
@@ -254,6 +262,7 @@ class Settings(_Model):
         min_length=1, description="ticket category → who takes it, its priority and SLA"
     )
     cancellation_policy: CancellationPolicy = Field(default=CancellationPolicy(), description="cancellation terms")
+    booking: BookingSettings = Field(default=BookingSettings(), description="what the bot asks when taking a booking")
     quiet_hours: QuietHours = Field(default=QuietHours(), description="no campaign messages at night")
     telegram: TelegramSettings = Field(default=TelegramSettings(), description="the Telegram channel")
     campaigns: CampaignSettings = Field(  # scheduler/config.py

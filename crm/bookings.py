@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from crm.models import Booking, RoomType
+from crm.models import AttachFailure, Booking, RoomType
 from crm.types import utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: guests read these aloud
@@ -114,6 +114,8 @@ async def book(
     rooms: int,
     guests: int,
     surname: str = "",
+    booker_name: str = "",
+    phone: str | None = None,
     source: str = "bot",
 ) -> Booking:
     """Check and write in the caller's write transaction; raises SoldOut rather than overbook."""
@@ -131,6 +133,8 @@ async def book(
         nightly_rate=offer.nightly_rate,
         total_price=offer.total,
         surname=surname,
+        booker_name=booker_name,
+        phone=phone,
         source=source,
     )
     session.add(booking)
@@ -171,14 +175,16 @@ def cancellation_terms(
     free_hours: int,
     penalty_nights: int,
 ) -> CancellationTerms:
-    """Free until ``free_hours`` before check-in day at check-in time (hotel time); then nights charged."""
+    """Free until ``free_hours`` before check-in day at check-in time (hotel time); then nights charged.
+    Only money the hotel received can be refunded: an unpaid booking cancels at no cost or owes the penalty."""
     check_in_local = datetime.combine(booking.check_in, check_in_time, tzinfo=zone)
     free_until = check_in_local - timedelta(hours=free_hours)
+    paid = min(booking.paid_amount or 0, booking.total_price)
     if now < free_until:
-        return CancellationTerms(free_until, 0, booking.total_price)
+        return CancellationTerms(free_until, 0, paid)
     nights = (booking.check_out - booking.check_in).days
     penalty = min(booking.total_price, booking.nightly_rate * booking.rooms * min(penalty_nights, nights))
-    return CancellationTerms(free_until, penalty, booking.total_price - penalty)
+    return CancellationTerms(free_until, penalty, max(0, paid - penalty))
 
 
 def cancel(booking: Booking, terms: CancellationTerms, now: datetime | None = None) -> None:
@@ -199,3 +205,25 @@ async def upcoming_bookings(session: AsyncSession, guest_id: int, today: date) -
 async def by_reference(session: AsyncSession, reference: str) -> Booking | None:
     result = await session.execute(select(Booking).where(func.upper(Booking.reference) == reference.upper()))
     return result.scalar_one_or_none()
+
+
+ATTACH_WINDOW = timedelta(days=1)
+
+
+async def record_attach_failure(session: AsyncSession, reference: str, guest_id: int, now: datetime) -> None:
+    session.add(AttachFailure(reference=reference.upper()[:40], guest_id=guest_id, failed_at=now))
+    await session.flush()
+
+
+async def attach_failures(session: AsyncSession, *, reference: str, guest_id: int, now: datetime) -> tuple[int, int]:
+    """Failed ownership proofs in the last day: (for this reference by anyone, by this guest for any)."""
+    since = now - ATTACH_WINDOW
+    by_reference = await session.execute(
+        select(func.count()).select_from(AttachFailure)
+        .where(AttachFailure.reference == reference.upper()[:40], AttachFailure.failed_at >= since)  # type: ignore[arg-type,operator]
+    )
+    by_guest = await session.execute(
+        select(func.count()).select_from(AttachFailure)
+        .where(AttachFailure.guest_id == guest_id, AttachFailure.failed_at >= since)  # type: ignore[arg-type,operator]
+    )
+    return int(by_reference.scalar_one()), int(by_guest.scalar_one())

@@ -246,7 +246,7 @@ async def erase_guest(session: AsyncSession, guest_id: int, *, actor: str, now: 
     await session.execute(update(Ticket).where(Ticket.guest_id == guest_id).values(summary=ERASED, room_number=None))  # type: ignore[arg-type]
     await session.execute(update(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids)).values(note=""))  # type: ignore[attr-defined]
     await session.execute(update(Survey).where(Survey.guest_id == guest_id).values(comment=None))  # type: ignore[arg-type]
-    await session.execute(update(Booking).where(Booking.guest_id == guest_id).values(surname="", phone=None))  # type: ignore[arg-type]
+    await session.execute(update(Booking).where(Booking.guest_id == guest_id).values(surname="", booker_name="", phone=None))  # type: ignore[arg-type]
     await session.execute(update(StayPreparation).where(StayPreparation.guest_id == guest_id).values(preferences=[]))  # type: ignore[arg-type]
     await session.execute(
         update(Outbox).where(Outbox.guest_id == guest_id, Outbox.status.in_(("pending", "held")))  # type: ignore[arg-type,attr-defined]

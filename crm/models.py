@@ -148,13 +148,29 @@ class Booking(SQLModel, table=True):
     status: str = Field(default="confirmed", max_length=12)  # confirmed | cancelled | checked_in | checked_out
     nightly_rate: int = 0
     total_price: int = 0
-    surname: str = Field(default="", max_length=100)
+    surname: str = Field(default="", max_length=100)  # the booker's, as they gave it: proves ownership later
+    booker_name: str = Field(default="", max_length=100)  # the full name the reservation is under
     phone: str | None = Field(default=None, max_length=40)
     source: str = Field(default="bot", max_length=20)
+    paid_amount: int = 0  # what the hotel has received (a prepaid OTA rate); 0: nothing to refund on cancelling
     cancelled_at: datetime | None = _ts(nullable=True)
     refund_amount: int | None = None
     penalty_amount: int | None = None
     created_at: datetime = _created()
+
+
+class AttachFailure(SQLModel, table=True):
+    """One failed attempt to prove a booking is yours (wrong surname/phone, or a reference that does not
+    exist): counted per reference and per guest over a day, so re-sending the reference resets nothing."""
+
+    __table_args__ = (
+        Index("ix_attachfailure_reference_at", "reference", "failed_at"),
+        Index("ix_attachfailure_guest_at", "guest_id", "failed_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=40)  # upper-cased as typed; need not exist
+    guest_id: int = Field(foreign_key="guest.id")
+    failed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Preference(SQLModel, table=True):

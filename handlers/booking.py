@@ -1,13 +1,16 @@
 """Booking a room: collect what is missing, quote, confirm with a reference. State lives in the store.
 
 Slots are filled from whatever the guest already said (the analyser's entities), so "明晚大床房两晚两个人"
-goes straight to a quote. Only what is missing is asked, one thing at a time, each with buttons and a
-text fallback.
+goes almost straight to a quote. Only what is missing is asked, one thing at a time, each with buttons and
+a text fallback — as a front desk would: dates, room, party (a party too big for the room is offered the
+room types that fit, or more rooms, never given extra rooms silently), then the name the reservation
+goes under (and a phone number when the hotel wants one), which later proves the booking is theirs.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,16 +21,20 @@ from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
 from handlers.i18n import localize
+from handlers.names import read_name
 from handlers.types import Button
+from nlp.numbers import cn_int
 
 FLOW = "booking"
 MAX_NIGHTS = 30
 MAX_ROOMS = 5
 ROOM_PREFIX = "book:room:"
 GUESTS_PREFIX = "book:guests:"
+ROOMS_PREFIX = "book:rooms:"
 CONFIRM = "book:confirm"
 START = "book:start"
 ABORT = "flow:abort"
+BOOKING_DETAILS = frozenset({"check_in", "check_out", "nights", "room_type", "guests", "rooms"})  # the slots entities fill
 
 
 def today(turn: Turn) -> date:
@@ -118,26 +125,77 @@ async def on_text(turn: Turn) -> bool:
         await confirm(turn)
         return True
     analysis = turn.analysis
+    slots = dict(turn.state.slots)
+    if slots.get("_asked") in ("name", "phone") and (analysis is None or analysis.category in ("other", "booking")):
+        if _read_booker(turn, slots):
+            set_flow(turn, FLOW, "collect", slots)
+            await advance(turn)
+        else:
+            _ask(turn, slots["_asked"], f"booking.ask_{slots['_asked']}_again")
+        return True
     entities = dict(analysis.entities) if analysis else {}
     _read_bare_number(turn, entities)
-    wanted = {"check_in", "check_out", "nights", "room_type", "guests", "rooms"}
     # A new topic ends the booking; a smile or a "great!" at the quote does not (the quote is shown again)
-    if analysis is not None and not wanted & set(entities) and analysis.category not in ("booking", "other", "praise"):
+    if analysis is not None and not BOOKING_DETAILS & set(entities) and analysis.category not in ("booking", "other", "praise"):
         clear_flow(turn)  # the guest moved on to something else: let the router take it
         return False
-    slots = dict(turn.state.slots)
     merge_entities(slots, entities)
     set_flow(turn, FLOW, "collect", slots)
     await advance(turn)
     return True
 
 
+_ASCII_NUMBER = re.compile(r"(?<![0-9])([0-9]{1,2})(?![0-9])")
+_CN_NUMBER = re.compile(r"[一二两兩三四五六七八九十]+")
+
+
 def _read_bare_number(turn: Turn, entities: dict[str, Any]) -> None:
-    """"2" answers the question just asked (guests or nights) — the analyser cannot know which."""
-    text = turn.inbound.text.strip()
+    """"2" answers the question just asked (guests or nights) — the analyser cannot know which. When the
+    party did not fit the room, "just 2 then" / "那就两个人" is the corrected party."""
     asked = turn.state.slots.get("_asked")
-    if text.isdigit() and 0 < int(text) < 100 and asked in ("guests", "nights") and asked not in entities:
-        entities[asked] = int(text)
+    target = "guests" if asked == "fit" else asked
+    if target not in ("guests", "nights") or target in entities:
+        return
+    number = _number_in(turn.inbound.text)
+    if number is not None and 0 < number < 100:
+        entities[target] = number
+
+
+def _number_in(text: str) -> int | None:
+    """The one number in a short answer: ASCII digits, Chinese numerals or an English number word."""
+    digits = _ASCII_NUMBER.findall(text)
+    if len(digits) == 1:
+        return int(digits[0])
+    if digits:
+        return None
+    chinese = _CN_NUMBER.search(text)
+    if chinese:
+        return cn_int(chinese.group(0))
+    words = set(re.findall(r"[a-z]+(?: me)?", text.lower()))
+    for value, names in enumerate(("one", "two", "three", "four", "five", "six"), start=1):
+        if words & set(phrases.items("english_numbers", names)):
+            return value
+    return None
+
+
+def _read_booker(turn: Turn, slots: dict[str, Any]) -> bool:
+    """The answer to "under which name?" / "which phone number?"; False when it is not one."""
+    asked = slots.get("_asked")
+    if asked == "name":
+        name = read_name(turn.inbound.text)
+        if name is None:
+            return False
+        slots.update(name=name.full, surname=name.surname)
+        return True
+    if asked == "phone":
+        entities = turn.analysis.entities if turn.analysis else {}
+        phone = str(entities.get("phone") or "")
+        digits = re.sub(r"[^0-9]", "", turn.inbound.text) if not phone else re.sub(r"[^0-9]", "", phone)
+        if not 7 <= len(digits) <= 15:
+            return False
+        slots["phone"] = phone or digits
+        return True
+    return False
 
 
 async def on_button(turn: Turn) -> None:
@@ -158,6 +216,13 @@ async def on_button(turn: Turn) -> None:
             turn.say("fallback")
             return
         slots["guests"] = int(count)
+        set_flow(turn, FLOW, "collect", slots)
+    elif value.startswith(ROOMS_PREFIX):
+        rooms = value.removeprefix(ROOMS_PREFIX)
+        if not (rooms.isascii() and rooms.isdigit() and 0 < int(rooms) <= MAX_ROOMS):
+            turn.say("fallback")
+            return
+        slots["rooms"] = int(rooms)
         set_flow(turn, FLOW, "collect", slots)
     elif value == CONFIRM:
         if turn.state.flow == FLOW and turn.state.step == "quote":
@@ -202,7 +267,32 @@ async def advance(turn: Turn) -> None:
         buttons = [Button(str(n), f"{GUESTS_PREFIX}{n}") for n in range(1, 5)]
         _ask(turn, "guests", "booking.ask_guests", buttons)
         return
+    room = turn.hotel.room_type(slots["room_type"])
+    assert room is not None
+    if int(slots["guests"]) > room.capacity and "rooms" not in slots:
+        _ask_fit(turn, room.code, int(slots["guests"]))
+        return
+    if not slots.get("name"):
+        _ask(turn, "name", "booking.ask_name")
+        return
+    if turn.hotel.booking.require_phone and not slots.get("phone"):
+        _ask(turn, "phone", "booking.ask_phone", name=slots["name"])
+        return
     await show_quote(turn, slots, check_in, check_out)
+
+
+def _ask_fit(turn: Turn, code: str, guests: int) -> None:
+    """More guests than the room sleeps: the room types that fit the party, or enough rooms of this one."""
+    room = turn.hotel.room_type(code)
+    assert room is not None
+    fitting = [kind for kind in turn.hotel.room_types if kind.capacity >= guests]
+    buttons = [Button(f"{localize(kind.names, turn.locale)} · {fmt_money(turn, kind.rate)}", f"{ROOM_PREFIX}{kind.code}")
+               for kind in fitting]
+    rooms = math.ceil(guests / room.capacity)
+    if rooms <= MAX_ROOMS:
+        buttons.append(Button(turn.t("button.more_rooms", rooms=rooms, room=room_name(turn, code)), f"{ROOMS_PREFIX}{rooms}"))
+    key = "booking.too_many" if fitting else "booking.too_many_no_fit"
+    _ask(turn, "fit", key, buttons, room=room_name(turn, code), capacity=room.capacity, guests=guests, rooms=rooms)
 
 
 async def show_quote(turn: Turn, slots: dict[str, Any], check_in: date, check_out: date) -> None:
@@ -237,6 +327,7 @@ async def show_quote(turn: Turn, slots: dict[str, Any], check_in: date, check_ou
         total=fmt_money(turn, offer.total),
         available=offer.available,
         policy=policy_text(turn, draft),
+        name=slots.get("name", ""),
     )
 
 
@@ -251,7 +342,9 @@ async def confirm(turn: Turn) -> None:
             check_out=date.fromisoformat(slots["check_out"]),
             rooms=int(slots["rooms"]),
             guests=int(slots["guests"]),
-            surname=turn.guest.surname or turn.guest.name,
+            surname=str(slots.get("surname", "")),  # the booker's, as asked — never a chat display name
+            booker_name=str(slots.get("name", "")),
+            phone=str(slots["phone"]) if slots.get("phone") else None,
         )
     except SoldOut:
         fresh = {k: v for k, v in slots.items() if k != "room_type"}
@@ -275,4 +368,5 @@ def say_confirmation(turn: Turn, booking: Booking, key: str) -> None:
         rooms=booking.rooms,
         total=fmt_money(turn, booking.total_price),
         policy=policy_text(turn, booking),
+        name=booking.booker_name,
     )

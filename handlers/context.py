@@ -44,6 +44,10 @@ class CancellationRule(Protocol):
     penalty_nights: int
 
 
+class BookingRule(Protocol):
+    require_phone: bool
+
+
 class HotelConfig(Protocol):
     """The part of the hotel's settings that flows need (bot.config.Settings satisfies it)."""
 
@@ -59,6 +63,8 @@ class HotelConfig(Protocol):
     def room_types(self) -> Sequence[RoomTypeInfo]: ...
     @property
     def cancellation_policy(self) -> CancellationRule: ...
+    @property
+    def booking(self) -> BookingRule: ...
     @property
     def default_language(self) -> str: ...
     @property

@@ -140,6 +140,11 @@ def _english_words() -> frozenset[str]:
     return frozenset(word.lower() for word in lines if not word.startswith("#"))
 
 
+def common_english(word: str) -> bool:
+    """Whether a word is everyday English (so "ok" or "yes please" is not taken for a name)."""
+    return word.lower() in _english_words()
+
+
 def written_in(text: str, detected: str) -> bool:
     """Whether the text itself is evidence of ``detected``: Chinese needs Han characters; English needs at
     least two real English words making up most of its Latin words. Emoji, "lol", "asdf qwer" or a

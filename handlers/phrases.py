@@ -25,10 +25,18 @@ def _squash(text: str) -> str:
     return _PUNCT.sub(" ", text.lower()).strip()
 
 
+def items(name: str, kind: str) -> tuple[str, ...]:
+    """One list of ``phrases.yaml`` (lower-cased), for readers that do more than match whole messages."""
+    return _phrases().get(name, {}).get(kind, ())
+
+
 def matches(name: str, text: str) -> bool:
     groups = _phrases().get(name, {})
     squashed = _squash(text)
-    if squashed in groups.get("exact", ()):
+    exact = groups.get("exact", ())
+    if squashed in exact:
+        return True
+    if squashed and all(part in exact for part in squashed.split()):  # "好的，确认", "ok, yes please"
         return True
     lowered = text.lower()
     return any(phrase in lowered for phrase in groups.get("contains", ()))

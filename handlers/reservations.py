@@ -12,6 +12,7 @@ from crm.models import Booking
 from handlers import phrases
 from handlers.booking import (
     ABORT,
+    BOOKING_DETAILS,
     merge_entities,
     resolve_dates,
     room_name,
@@ -23,11 +24,17 @@ from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
 from handlers.types import Button
+from nlp import Analysis
 
 CHANGE, CANCEL, ATTACH = "change", "cancel", "attach"
 PICK_PREFIX = {CHANGE: "chg:pick:", CANCEL: "cxl:pick:"}
 CONFIRM = {CHANGE: "chg:confirm", CANCEL: "cxl:confirm"}
 MAX_LISTED = 5
+
+
+def names_booking_details(analysis: Analysis) -> bool:
+    """A booking-kind message that names what to book or change is understood, however short its wording."""
+    return analysis.category in ("booking", "booking_change") and bool(BOOKING_DETAILS & set(analysis.entities))
 
 
 async def _mine(turn: Turn) -> list[Booking]:
@@ -111,7 +118,7 @@ async def _picked(turn: Turn, action: str, booking: Booking, slots: dict[str, An
 async def _offer_cancel(turn: Turn, booking: Booking) -> None:
     hotel = turn.hotel
     terms = terms_for(turn, booking)
-    key = "cancel.offer_free" if terms.free else "cancel.offer_charged"
+    key = ("cancel.offer_free" if terms.free else "cancel.offer_charged") + ("_paid" if booking.paid_amount else "")
     turn.say(
         key,
         buttons=[turn.button("button.confirm_cancel", CONFIRM[CANCEL]), turn.button("button.keep", ABORT)],
@@ -149,7 +156,7 @@ def _wanted(booking: Booking, slots: dict[str, Any]) -> dict[str, Any]:
 
 async def _advance_change(turn: Turn, booking: Booking) -> None:
     slots = turn.state.slots
-    asked_for = {"check_in", "check_out", "nights", "room_type", "guests", "rooms"} & set(slots)
+    asked_for = BOOKING_DETAILS & set(slots)
     if not asked_for:
         set_flow(turn, CHANGE, "collect", slots)
         turn.say("change.ask", buttons=[turn.button("button.abort", ABORT)], booking=_line(turn, booking))
@@ -207,7 +214,7 @@ async def on_text(turn: Turn) -> bool:
         clear_flow(turn)
         return False
     if action == CHANGE and turn.analysis is not None:
-        slots = {"booking_id": booking.id} if turn.state.step == "confirm" else dict(turn.state.slots)
+        slots = _pending_change(booking, turn.state.slots) if turn.state.step == "confirm" else dict(turn.state.slots)
         before = dict(slots)
         merge_entities(slots, turn.analysis.entities)
         if slots != before:
@@ -222,6 +229,16 @@ async def on_text(turn: Turn) -> bool:
     else:
         await _advance_change(turn, booking)
     return True
+
+
+def _pending_change(booking: Booking, pending: dict[str, Any]) -> dict[str, Any]:
+    """The change already quoted, as slots a further change builds on: "换成套房" after new dates keeps the
+    new dates (arrival and length, so a new arrival moves the stay rather than stretching it)."""
+    slots: dict[str, Any] = {"booking_id": booking.id}
+    slots.update({key: pending[key] for key in ("room_type", "guests", "rooms", "check_in") if key in pending})
+    if "check_in" in pending and "check_out" in pending:
+        slots["nights"] = (date.fromisoformat(pending["check_out"]) - date.fromisoformat(pending["check_in"])).days
+    return slots
 
 
 async def _current(turn: Turn) -> Booking | None:
@@ -250,7 +267,9 @@ async def confirm(turn: Turn, action: str) -> None:
         terms = terms_for(turn, booking)
         cancel(booking, terms, turn.now)
         clear_flow(turn)
-        turn.say("cancel.done", reference=booking.reference, refund=fmt_money(turn, terms.refund),
+        # Only what was paid goes back; a booking nobody paid for costs nothing, or owes its penalty
+        key = "cancel.done" if booking.paid_amount else "cancel.done_free" if terms.free else "cancel.done_charged"
+        turn.say(key, reference=booking.reference, refund=fmt_money(turn, terms.refund),
                  penalty=fmt_money(turn, terms.penalty))
         return
     slots = turn.state.slots

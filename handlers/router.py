@@ -131,7 +131,8 @@ async def route_text(turn: Turn) -> None:
         return
     text = turn.inbound.text
     category = analysis.category
-    confident = analysis.confidence >= LOW_CONFIDENCE or category == "complaint" or analysis.escalate
+    confident = (analysis.confidence >= LOW_CONFIDENCE or category == "complaint" or analysis.escalate
+                 or reservations.names_booking_details(analysis))  # "换成套房可以吗": a room type is evidence
     turn.state.low_confidence_streak = 0 if confident else turn.state.low_confidence_streak + 1
     if analysis.escalate or turn.state.low_confidence_streak >= LOW_CONFIDENCE_HANDOFF:
         await tickets.handoff(turn)

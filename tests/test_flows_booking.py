@@ -44,17 +44,20 @@ async def _bookings(app: Concierge) -> list[Booking]:
 
 async def test_booking_in_one_message_then_confirm_by_word(bot: Concierge, client: aiohttp.ClientSession) -> None:
     guest = WebGuest(bot, client, "zh-book")
-    quote = await guest.say("我想订明晚的大床房，住两晚，两个人")
-    assert "豪华大床房" in quote and "11月24日" in quote and "11月26日" in quote
+    asked = await guest.say("我想订明晚的大床房，住两晚，两个人")
+    assert "姓名" in asked and "book:confirm" not in guest.buttons  # a front desk asks whose name it is under
+    quote = await guest.say("我叫欧阳娜娜")
+    assert "豪华大床房" in quote and "11月24日" in quote and "11月26日" in quote and "入住人 欧阳娜娜" in quote
     assert "¥688" in quote and "¥1,376" in quote and "免费取消" in quote
     assert "book:confirm" in guest.buttons and "flow:abort" in guest.buttons
-    done = await guest.say("确认")
+    done = await guest.say("好的，确认")  # used to show the quote again
     reference = REFERENCE.search(done)
     assert reference and "预订成功" in done and "¥1,376" in done and "2 晚" in done
     [booking] = await _bookings(bot)
     assert (booking.reference, booking.room_type, booking.check_in, booking.check_out, booking.guests) == (
         reference.group(1), "king", date(2026, 11, 24), date(2026, 11, 26), 2)
     assert booking.total_price == 1376 and booking.status == "confirmed"
+    assert (booking.booker_name, booking.surname, booking.rooms) == ("欧阳娜娜", "欧阳", 1)
 
 
 async def test_english_booking_asks_only_for_what_is_missing(bot: Concierge, client: aiohttp.ClientSession) -> None:
@@ -63,7 +66,9 @@ async def test_english_booking_asks_only_for_what_is_missing(bot: Concierge, cli
     assert "Which room type" in asked and "book:room:suite" in guest.buttons
     asked = await guest.press("book:room:suite")
     assert "How many guests" in asked
-    quote = await guest.press("book:guests:2")
+    assert "Under which name" in await guest.press("book:guests:2")
+    quote = await guest.say("Anna Lee")
+    assert "under the name Anna Lee" in quote and "3 nights, 2 guests, 1 room," in quote
     assert "Executive Suite" in quote and "Thu 24 Dec" in quote and "Sun 27 Dec" in quote
     assert "CNY 4,764" in quote and "free until" in quote
     done = await guest.press("book:confirm")
@@ -80,6 +85,7 @@ async def test_traditional_chinese_in_traditional_out(bot: Concierge, client: ai
 async def test_pasted_markup_mid_booking_keeps_the_guests_language(bot: Concierge, client: aiohttp.ClientSession) -> None:
     guest = WebGuest(bot, client, "markup")
     await guest.say("我想订明晚的大床房，住两晚，两个人")
+    await guest.say("李雷")
     answer = await guest.say("<script>alert(1)</script>😀😀")  # tag names are not English words
     assert "豪华大床房" in answer and "¥1,376" in answer  # still Chinese, and a smile at the quote shows it again
     assert "book:confirm" in guest.buttons
@@ -115,7 +121,8 @@ async def test_restart_in_the_middle_of_a_booking_resumes_it(
         guest.app = second
         if "nights" in guest.text.lower():
             await guest.say("1 night")
-        quote = await guest.say("2")
+        assert "Under which name" in await guest.say("2")
+        quote = await guest.say("John Smith")
         assert "Superior Twin Room" in quote and "CNY 628" in quote
         assert "You're booked" in await guest.say("confirm")
     finally:
@@ -128,8 +135,9 @@ async def test_two_guests_racing_for_the_last_room(bot: Concierge, client: aioht
             session.add(Booking(reference=f"TAKEN00{number + 2}", room_type="suite", check_in=date(2026, 12, 24),
                                 check_out=date(2026, 12, 25), guests=2, rooms=1, nightly_rate=1588, total_price=1588))
     guests = [WebGuest(bot, client, f"racer{i}") for i in range(2)]
-    for guest in guests:
-        quote = await guest.say("12月24号入住套房一晚，两个人")
+    for number, guest in enumerate(guests):
+        await guest.say("12月24号入住套房一晚，两个人")
+        quote = await guest.say(f"王{'一二'[number]}")
         assert "剩余 1 间" in quote
     answers = await asyncio.gather(*(guest.press("book:confirm") for guest in guests))
     assert sum("预订成功" in answer for answer in answers) == 1
@@ -138,8 +146,9 @@ async def test_two_guests_racing_for_the_last_room(bot: Concierge, client: aioht
     assert len(suites) == 5
 
 
-async def _book(guest: WebGuest, text: str) -> str:
+async def _book(guest: WebGuest, text: str, name: str = "李雷") -> str:
     await guest.say(text)
+    await guest.say(name)
     done = await guest.press("book:confirm")
     match = REFERENCE.search(done)
     assert match, done
@@ -150,11 +159,22 @@ async def test_cancel_before_the_deadline_is_free(bot: Concierge, client: aiohtt
     guest = WebGuest(bot, client, "cancel-free")
     reference = await _book(guest, "12月24号入住大床房两晚，一个人")
     offer = await guest.say("我想取消预订")
-    assert reference in offer and "免费" in offer and "¥1,376" in offer
-    done = await guest.press("cxl:confirm")
-    assert "已取消" in done and "退款 ¥1,376" in done
+    assert reference in offer and "不收取任何费用" in offer and "¥1,376" in offer and "退款" not in offer
+    done = await guest.press("cxl:confirm")  # nobody paid: no refund "to the original payment method"
+    assert "已取消" in done and "不收取任何费用" in done and "退款" not in done and "原路" not in done
     [booking] = await _bookings(bot)
-    assert booking.status == "cancelled" and booking.refund_amount == 1376 and booking.penalty_amount == 0
+    assert booking.status == "cancelled" and booking.refund_amount == 0 and booking.penalty_amount == 0
+
+
+async def test_cancelling_a_prepaid_booking_refunds_what_was_paid(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "cancel-paid")
+    reference = await _book(guest, "12月24号入住大床房两晚，一个人")
+    async with bot.db.write() as session:
+        booking = (await session.execute(select(Booking).where(Booking.reference == reference))).scalar_one()
+        booking.paid_amount = 1376
+    assert "全额退款" in await guest.say("我想取消预订")
+    assert "退款 ¥1,376" in await guest.press("cxl:confirm")
+    assert (await _bookings(bot))[0].refund_amount == 1376
 
 
 async def test_cancel_after_the_deadline_charges_the_first_night(
@@ -163,7 +183,7 @@ async def test_cancel_after_the_deadline_charges_the_first_night(
     app = await _start(make_settings, analyzer)
     try:
         guest = WebGuest(app, client, "cancel-late", lang="en")
-        reference = await _book(guest, "book a king room tomorrow for 2 nights for 1 guest")
+        reference = await _book(guest, "book a king room tomorrow for 2 nights for 1 guest", "Anna Lee")
         # Free until 24 h before tomorrow 14:00 Shanghai = today 14:00 = 06:00 UTC; it is now 07:00 UTC.
         app.pipeline.clock = lambda: datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
         offer = await guest.say("I want to cancel my booking")
@@ -172,9 +192,9 @@ async def test_cancel_after_the_deadline_charges_the_first_night(
         assert (await _bookings(app))[0].status == "confirmed"
         await guest.say("please cancel my reservation")
         done = await guest.say("yes")
-        assert "charge CNY 688" in done and "Refund CNY 688" in done
+        assert "CNY 688 is due" in done and "Refund" not in done
         [booking] = await _bookings(app)
-        assert (booking.status, booking.penalty_amount, booking.refund_amount) == ("cancelled", 688, 688)
+        assert (booking.status, booking.penalty_amount, booking.refund_amount) == ("cancelled", 688, 0)
     finally:
         await app.stop()
 
@@ -224,11 +244,82 @@ async def test_money_in_the_hotels_currency_and_english_plurals(
     await app.start()
     try:
         english = WebGuest(app, client, "usd-en", lang="en")
-        quote = await english.say("book a king room on Dec 24 for 1 night for 1 guest")
+        await english.say("book a king room on Dec 24 for 1 night for 1 guest")
+        quote = await english.say("Anna Lee")
         assert "USD 688" in quote and "CNY" not in quote and "¥" not in quote
-        assert "1 night," in quote and "1 guest," in quote and "1 room." in quote and "(s)" not in quote
+        assert "1 night," in quote and "1 guest," in quote and "1 room," in quote and "(s)" not in quote
         chinese = WebGuest(app, client, "usd-zh")
-        quote = await chinese.say("12月24号入住大床房两晚，两个人")
+        await chinese.say("12月24号入住大床房两晚，两个人")
+        quote = await chinese.say("李雷")
         assert "US$688" in quote and "US$1,376" in quote and "¥" not in quote
     finally:
         await app.stop()
+
+
+async def test_three_guests_in_a_twin_are_offered_rooms_that_fit(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "party", lang="en")
+    offer = await guest.say("I'd like a twin room on Dec 24 for 2 nights for 3 guests")
+    assert "sleeps at most 2 guests" in offer and "Under which name" not in offer  # no two rooms silently
+    assert {"book:room:family", "book:room:suite", "book:rooms:2"} <= set(guest.buttons)
+    assert "book:room:twin" not in guest.buttons and "book:room:king" not in guest.buttons
+    assert "Under which name" in await guest.say("just 2 then")  # the party corrected
+    quote = await guest.say("Li Lei")
+    assert "Superior Twin Room" in quote and "2 guests, 1 room," in quote
+    await guest.press("book:confirm")
+    family = WebGuest(bot, client, "party-family")
+    await family.say("12月24号入住标间一晚，三个人")
+    assert "最多住 2 位" in family.text
+    await family.press("book:room:family")
+    quote = await family.say("张伟")
+    assert "家庭房" in quote and "3 位，1 间" in quote
+    await family.press("book:confirm")
+    assert [(b.room_type, b.guests, b.rooms) for b in await _bookings(bot)] == [("twin", 2, 1), ("family", 3, 1)]
+
+
+async def test_the_hotel_can_require_the_bookers_phone(
+    make_settings: SettingsFactory, analyzer: Analyzer, client: aiohttp.ClientSession
+) -> None:
+    settings = make_settings()
+    settings = settings.model_copy(update={"booking": settings.booking.model_copy(update={"require_phone": True})})
+    app = Concierge(settings, analyzer=analyzer)
+    app.pipeline.clock = lambda: NOW
+    await app.start()
+    try:
+        guest = WebGuest(app, client, "phone")
+        await guest.say("12月24号入住大床房一晚，一个人")
+        assert "电话" in await guest.say("王芳")
+        assert "不完整" in await guest.say("12345")
+        quote = await guest.say("13812345678")
+        assert "入住人 王芳" in quote
+        await guest.press("book:confirm")
+        [booking] = await _bookings(app)
+        assert (booking.booker_name, booking.surname, booking.phone) == ("王芳", "王", "+8613812345678"[-len(booking.phone or ""):])
+        assert (booking.phone or "").endswith("13812345678")
+    finally:
+        await app.stop()
+
+
+async def test_switching_to_a_suite_during_a_change_is_understood(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "change-suite")
+    reference = await _book(guest, "12月24号入住标间两晚，两位")
+    assert "怎么修改" in await guest.say("我想修改预订")
+    quote = await guest.say("换成套房可以吗")
+    assert "行政套房" in quote and "chg:confirm" in guest.buttons
+    assert "修改成功" in await guest.say("好的，确认") and reference in guest.text
+    [booking] = await _bookings(bot)
+    assert booking.room_type == "suite"
+
+
+async def test_a_suite_instead_after_new_dates_keeps_the_dates(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "change-both")
+    await _book(guest, "12月24号入住标间两晚，两位")
+    quote = await guest.say("换成套房可以吗")  # straight away, without "I want to change my booking" first
+    assert "行政套房" in quote and "chg:confirm" in guest.buttons, quote
+    await guest.say("算了")
+    await guest.say("我想改到12月26号入住")
+    assert "12月26日" in guest.text and "chg:confirm" in guest.buttons
+    quote = await guest.say("换成套房可以吗")
+    assert "行政套房" in quote and "12月26日" in quote.split("修改后")[1], quote
+    await guest.press("chg:confirm")
+    [booking] = await _bookings(bot)
+    assert (booking.room_type, booking.check_in) == ("suite", date(2026, 12, 26))

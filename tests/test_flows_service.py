@@ -11,7 +11,7 @@ from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
 from crm.conversation import release_handoff
 from crm.guests import find_identity
-from crm.models import ConversationState, Guest, Message, Outbox, Preference, StaffUser, Ticket, TicketEvent
+from crm.models import Booking, ConversationState, Guest, Message, Outbox, Preference, StaffUser, Ticket, TicketEvent
 from crm.tickets import timeline
 from handlers.tickets import follow_up
 from tests.conftest import STAFF_CHAT
@@ -151,21 +151,28 @@ async def test_traditional_guest_typing_ambiguous_text_stays_traditional(web_bot
 
 async def test_booking_on_telegram_with_inline_keyboard(telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
     user = 7001
-    fake_api.push_text(user, "I'd like to book a family room for 2 nights from Dec 28, 3 guests", language="en")
+    fake_api.push_text(user, "I'd like to book a family room for 2 nights from Dec 28, 3 guests", language="en",
+                       first_name="Li")
     await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 1)
-    quote = fake_api.to_chat(user)[0]
-    assert "Family Room" in quote.text and "CNY 1,976" in quote.text
+    assert "Under which name" in fake_api.to_chat(user)[0].text  # not the Telegram display name "Li"
+    fake_api.push_text(user, "Wang Fang", language="en", first_name="Li")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 2)
+    quote = fake_api.to_chat(user)[1]
+    assert "Family Room" in quote.text and "CNY 1,976" in quote.text and "Wang Fang" in quote.text
     buttons = [row[0]["callback_data"] for row in (quote.reply_markup or {})["inline_keyboard"]]
     assert "book:confirm" in buttons
     fake_api.push_button(user, "book:confirm", language="en")
-    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 2)
-    assert "You're booked" in fake_api.to_chat(user)[1].text
-    fake_api.push_text(user, "cancel my booking please", language="en")
     await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 3)
-    assert "refunded in full" in fake_api.to_chat(user)[2].text
-    fake_api.push_text(user, "yes", language="en")
+    assert "You're booked" in fake_api.to_chat(user)[2].text
+    async with telegram_bot.db.read() as session:
+        booking = (await session.execute(select(Booking))).scalar_one()
+    assert (booking.surname, booking.booker_name) == ("Fang", "Wang Fang")
+    fake_api.push_text(user, "cancel my booking please", language="en")
     await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 4)
-    assert "is cancelled" in fake_api.to_chat(user)[3].text
+    assert "no charge" in fake_api.to_chat(user)[3].text
+    fake_api.push_text(user, "yes", language="en")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(user)) >= 5)
+    assert "is cancelled" in fake_api.to_chat(user)[4].text and "no charge" in fake_api.to_chat(user)[4].text
     assert fake_api.to_chat(STAFF_CHAT) == []
 
 
