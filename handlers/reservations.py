@@ -7,9 +7,18 @@ import re
 from datetime import date
 from typing import Any
 
-from crm.bookings import SoldOut, by_reference, cancel, change, quote, upcoming_bookings
+from crm.bookings import (
+    SoldOut,
+    attach_failures,
+    by_reference,
+    cancel,
+    change,
+    quote,
+    record_attach_failure,
+    upcoming_bookings,
+)
 from crm.models import Booking
-from handlers import phrases
+from handlers import phrases, tickets
 from handlers.booking import (
     ABORT,
     BOOKING_DETAILS,
@@ -23,6 +32,8 @@ from handlers.booking import (
 from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
+from handlers.names import proves_name
+from handlers.staff import alert_staff
 from handlers.types import Button
 from nlp import Analysis
 
@@ -75,10 +86,10 @@ async def start(turn: Turn, action: str) -> None:
     reference = entities.get("booking_ref")
     if reference:
         booking = await by_reference(turn.session, str(reference))
-        if booking is not None and booking.guest_id != turn.guest.id:
-            await begin_attach(turn, booking.reference, then=action)
+        if booking is None or booking.guest_id != turn.guest.id:  # unknown or someone else's: answered alike
+            await begin_attach(turn, str(reference), then=action)
             return
-        if booking is not None and booking.status in ("confirmed", "checked_in"):
+        if booking.status in ("confirmed", "checked_in"):
             await _picked(turn, action, booking, slots)
             return
     bookings = await _mine(turn)
@@ -287,13 +298,29 @@ async def confirm(turn: Turn, action: str) -> None:
 
 
 # --- attaching a booking made elsewhere -------------------------------------------------------------
+# Real and unknown references get the same answers, and every failed proof is a row counted per reference
+# and per guest over a day (sending the reference again resets nothing): after MAX_ATTACH_FAILURES the
+# reference (or the guest) is locked for the day and staff are told.
 
 _DIGITS = re.compile(r"\D")
+MAX_ATTACH_FAILURES = 5
 
 
 async def begin_attach(turn: Turn, reference: str, then: str | None = None) -> None:
-    set_flow(turn, ATTACH, "verify", {"reference": reference, "then": then, "tries": 0})
-    turn.say("attach.ask", buttons=[turn.button("button.abort", ABORT)], reference=reference)
+    if await _attach_locked(turn, reference):
+        return
+    set_flow(turn, ATTACH, "verify", {"reference": reference.upper(), "then": then})
+    turn.say("attach.ask", buttons=[turn.button("button.abort", ABORT)], reference=reference.upper())
+
+
+async def _attach_locked(turn: Turn, reference: str) -> bool:
+    by_reference_count, by_guest_count = await attach_failures(
+        turn.session, reference=reference, guest_id=turn.guest.id or 0, now=turn.now)
+    if by_reference_count < MAX_ATTACH_FAILURES and by_guest_count < MAX_ATTACH_FAILURES:
+        return False
+    clear_flow(turn)
+    turn.say("attach.locked", buttons=[turn.button("button.handoff", "handoff")])
+    return True
 
 
 async def attach_on_text(turn: Turn) -> bool:
@@ -303,11 +330,15 @@ async def attach_on_text(turn: Turn) -> bool:
         turn.say("flow.abandoned")
         return True
     slots = dict(turn.state.slots)
-    booking = await by_reference(turn.session, str(slots.get("reference", "")))
-    if booking is None:
-        clear_flow(turn)
-        return False
-    if _proves_ownership(booking, text):
+    named = turn.analysis.entities.get("booking_ref") if turn.analysis is not None else None
+    if named:  # a (new) reference is not a proof: start over with it, the failures stay counted
+        await begin_attach(turn, str(named), then=slots.get("then"))
+        return True
+    reference = str(slots.get("reference", ""))
+    if await _attach_locked(turn, reference):  # locked meanwhile (from another account): no more guesses
+        return True
+    booking = await by_reference(turn.session, reference)
+    if booking is not None and _proves_ownership(booking, text):
         booking.guest_id = turn.guest.id
         if not turn.guest.surname and booking.surname:
             turn.guest.surname = booking.surname
@@ -317,19 +348,30 @@ async def attach_on_text(turn: Turn) -> bool:
         if then in (CHANGE, CANCEL) and booking.status in ("confirmed", "checked_in"):
             await _picked(turn, then, booking, {})
         return True
-    slots["tries"] = int(slots.get("tries", 0)) + 1
-    if slots["tries"] >= 3:
+    await record_attach_failure(turn.session, reference, turn.guest.id or 0, turn.now)
+    by_reference_count, by_guest_count = await attach_failures(
+        turn.session, reference=reference, guest_id=turn.guest.id or 0, now=turn.now)
+    if by_reference_count >= MAX_ATTACH_FAILURES or by_guest_count >= MAX_ATTACH_FAILURES:
         clear_flow(turn)
-        turn.say("attach.failed", buttons=[turn.button("button.handoff", "handoff")])
+        turn.say("attach.locked", buttons=[turn.button("button.handoff", "handoff")])
+        await _tell_staff_locked(turn, reference, by_reference_count, by_guest_count)
         return True
-    set_flow(turn, ATTACH, "verify", slots)
     turn.say("attach.mismatch", buttons=[turn.button("button.abort", ABORT)])
     return True
 
 
+async def _tell_staff_locked(turn: Turn, reference: str, by_reference_count: int, by_guest_count: int) -> None:
+    """A high-priority front-desk ticket: someone may be trying to take over a booking."""
+    summary = turn.catalog.text(turn.staff_locale, "attach.locked_staff", reference=reference,
+                                failures=by_reference_count, guest_failures=by_guest_count, max=MAX_ATTACH_FAILURES)
+    ticket = await tickets.open_request(turn, "front_desk", summary, priority="high")
+    await alert_staff(turn, ticket, summary)
+
+
 def _proves_ownership(booking: Booking, text: str) -> bool:
-    """Surname (case-insensitive) or the last 8+ digits of the phone on the booking."""
-    if booking.surname and text.casefold() == booking.surname.casefold():
+    """The booker's surname or name as they gave it (case-insensitive), or the last 8+ digits of the phone
+    on the booking — never a chat display name, which anyone can set."""
+    if booking.surname and proves_name(booking.surname, booking.booker_name, text):
         return True
     digits = _DIGITS.sub("", text)
     phone = _DIGITS.sub("", booking.phone or "")
@@ -337,7 +379,7 @@ def _proves_ownership(booking: Booking, text: str) -> bool:
 
 
 async def maybe_attach(turn: Turn) -> bool:
-    """A reference we hold but the guest's account does not: offer to attach it."""
+    """A reference the guest's account does not hold (ours or not: the answer is the same): offer to attach."""
     if turn.analysis is None or not (turn.analysis.entities.get("booking_ref") or phrases.matches("attach", turn.inbound.text)):
         return False
     reference = turn.analysis.entities.get("booking_ref")
@@ -345,12 +387,7 @@ async def maybe_attach(turn: Turn) -> bool:
         turn.say("attach.need_reference")
         return True
     booking = await by_reference(turn.session, str(reference))
-    if booking is None:
-        turn.say("attach.unknown", reference=str(reference))
-        return True
-    if booking.guest_id == turn.guest.id:
+    if booking is not None and booking.guest_id == turn.guest.id:
         return False
-    await begin_attach(turn, booking.reference)
+    await begin_attach(turn, str(reference))
     return True
-
-

@@ -60,6 +60,9 @@ async def _open(turn: Turn, category: str, summary: str, *, priority: str | None
     return ticket
 
 
+open_request = _open  # for other flows that file a ticket (reservations: a booking reference locked)
+
+
 def _department_name(turn: Turn, code: str) -> str:
     department = turn.hotel.departments.get(code)
     return localize(department, turn.locale) if department else code

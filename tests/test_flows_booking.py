@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import Concierge
-from crm.models import Booking, ConversationState
+from crm.models import Booking, ConversationState, Outbox
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
 from tests.flow_helpers import WebGuest
@@ -227,7 +227,7 @@ async def test_attach_a_booking_made_elsewhere(bot: Concierge, client: aiohttp.C
                             surname="Zhang", phone="+86 139 1234 5678", source="ota"))
     guest = WebGuest(bot, client, "attach")
     asked = await guest.say("我在携程订的，预订号 CTRP2345")
-    assert "CTRP2345" in asked and "姓氏或手机号" in asked
+    assert "CTRP2345" in asked and "姓氏" in asked and "手机号" in asked
     assert "不匹配" in await guest.say("Li")
     done = await guest.say("13912345678")
     assert "已将预订关联" in done
@@ -323,3 +323,51 @@ async def test_a_suite_instead_after_new_dates_keeps_the_dates(bot: Concierge, c
     await guest.press("chg:confirm")
     [booking] = await _bookings(bot)
     assert (booking.room_type, booking.check_in) == ("suite", date(2026, 12, 26))
+
+
+async def _staff_alerts(app: Concierge) -> list[Outbox]:
+    async with app.db.read() as session:
+        return list((await session.execute(select(Outbox).where(Outbox.channel == "staff"))).scalars())
+
+
+async def test_booking_takeover_is_counted_across_attempts_and_locked(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    owner = WebGuest(bot, client, "owner-session")
+    reference = await _book(owner, "12月24号入住大床房一晚，一个人", name="王芳")
+    attacker = WebGuest(bot, client, "attacker-session")
+    real = await attacker.say(f"我的订单号是 {reference}")
+    unknown = await attacker.say("我的订单号是 ZZZZ2345")
+    assert real.replace(reference, "REF") == unknown.replace("ZZZZ2345", "REF")  # no oracle for real references
+    await attacker.say(f"我的订单号是 {reference}")
+    for guess in ("li", "Li", "李"):
+        assert "不匹配" in await attacker.say(guess)
+    await attacker.say(f"我的订单号是 {reference}")  # used to reset the counter
+    assert "不匹配" in await attacker.say("wang")
+    locked = await attacker.say("zhang")  # the 5th failure on this reference today
+    assert "暂时无法在线关联" in locked and "handoff" in attacker.buttons
+    [alert] = await _staff_alerts(bot)
+    assert reference in alert.text and "5" in alert.text
+    second = WebGuest(bot, client, "second-attacker")  # another account: the reference stays locked
+    assert "暂时无法在线关联" in await second.say(f"我的订单号是 {reference}")
+    assert "暂时无法在线关联" in await second.say(f"帮我取消预订，订单号 {reference}")
+    [booking] = await _bookings(bot)
+    async with bot.db.read() as session:
+        owner_id = (await session.execute(select(Booking.guest_id))).scalar_one()
+    assert booking.status == "confirmed" and booking.guest_id == owner_id and (booking.surname, booking.booker_name) == ("王", "王芳")
+
+
+async def test_one_guest_trying_many_references_is_stopped(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    prober = WebGuest(bot, client, "prober")
+    for number in range(4):
+        await prober.say(f"我的订单号是 ZZZZ234{number + 2}")
+        assert "不匹配" in await prober.say("li")
+    await prober.say("我的订单号是 ZZZZ2399")
+    assert "暂时无法在线关联" in await prober.say("li")
+
+
+async def test_the_booker_attaches_with_the_name_they_gave(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    owner = WebGuest(bot, client, "booked-on-telegram")
+    reference = await _book(owner, "12月24号入住大床房一晚，一个人", name="Li Lei")
+    later = WebGuest(bot, client, "same-person-on-the-web")
+    await later.say(f"我的订单号是 {reference}")
+    assert "已将预订关联" in await later.say("li")  # "Li Lei": the surname may be either end
+    assert reference in await later.say("我的预订")
