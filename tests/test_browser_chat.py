@@ -34,6 +34,8 @@ async def test_new_guest_in_the_browser(web_bot: Concierge) -> None:
         await expect(page.locator(".msg--bot").first).to_contain_text("欢迎来到云栖酒店")
 
         await _send(page, "我想订12月24号的大床房，住两晚，两个人")
+        assert "姓名" in await _last_bot(page)
+        await _send(page, "李雷")
         assert "¥1,376" in await _last_bot(page)
         await _click(page, "确认")
         assert "预订成功" in await _last_bot(page)
