@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import yaml
 from babel import Locale
+from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal
 from opencc import OpenCC
 
@@ -84,6 +85,11 @@ class Catalog:
 
 def babel_locale(locale: str) -> str:
     return BABEL_LOCALES.get(locale, BABEL_LOCALES[DEFAULT_LOCALE])
+
+
+def join_list(items: list[str], locale: str) -> str:
+    """"A, B and C" / "A、B和C", as the locale joins a list."""
+    return str(format_list(items, locale=babel_locale(locale))) if items else ""
 
 
 class _PluralFormatter(string.Formatter):

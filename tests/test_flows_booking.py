@@ -371,3 +371,16 @@ async def test_the_booker_attaches_with_the_name_they_gave(bot: Concierge, clien
     await later.say(f"我的订单号是 {reference}")
     assert "已将预订关联" in await later.say("li")  # "Li Lei": the surname may be either end
     assert reference in await later.say("我的预订")
+
+
+async def test_a_change_to_more_guests_than_the_room_sleeps_offers_room_types(bot: Concierge, client: aiohttp.ClientSession) -> None:
+    guest = WebGuest(bot, client, "change-party", lang="en")
+    await _book(guest, "book a twin room on Dec 24 for 2 nights for 2 guests", name="Anna Lee")
+    await guest.say("I want to change my booking")
+    answer = await guest.say("3 guests")
+    assert "won't fit" in answer and "Family Room" in answer and "chg:confirm" not in guest.buttons
+    quote = await guest.say("a family room instead")
+    assert "Family Room" in quote and "chg:confirm" in guest.buttons
+    await guest.press("chg:confirm")
+    [booking] = await _bookings(bot)
+    assert (booking.room_type, booking.guests, booking.rooms) == ("family", 3, 1)
