@@ -32,6 +32,7 @@ from handlers.booking import (
 from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
+from handlers.i18n import join_list
 from handlers.names import proves_name
 from handlers.staff import alert_staff
 from handlers.types import Button
@@ -184,6 +185,12 @@ async def _advance_change(turn: Turn, booking: Booking) -> None:
         turn.say("change.ask", booking=_line(turn, booking))
         return
     guests = int(wanted["guests"])
+    if guests > room.capacity * int(wanted.get("rooms", 1)) and "rooms" not in slots:  # never more rooms silently
+        fitting = [room_name(turn, kind.code) for kind in turn.hotel.room_types if kind.capacity >= guests]
+        set_flow(turn, CHANGE, "collect", dict(slots))  # the new party stays: a room type that fits completes it
+        turn.say("change.too_many", buttons=[turn.button("button.abort", ABORT)], room=room_name(turn, room.code),
+                 capacity=room.capacity, guests=guests, fitting=join_list(fitting, turn.locale) or "—")
+        return
     rooms = max(int(wanted.get("rooms", 1)), -(-guests // room.capacity))
     offer = await quote(turn.session, room.code, check_in, check_out, rooms=rooms, guests=guests, exclude_id=booking.id)
     if offer.available < rooms:
