@@ -77,11 +77,12 @@ def room_name(turn: Turn, code: str) -> str:
     return localize(room.names, turn.locale) if room else code
 
 
-def room_buttons(turn: Turn, exclude: str | None = None) -> list[Button]:
+def room_buttons(turn: Turn, exclude: str | None = None, sleeping: int = 0) -> list[Button]:
+    """A button per room type (name and rate), but ``exclude`` and those sleeping fewer than ``sleeping``."""
     return [
         Button(f"{localize(room.names, turn.locale)} · {fmt_money(turn, room.rate)}", f"{ROOM_PREFIX}{room.code}")
         for room in turn.hotel.room_types
-        if room.code != exclude
+        if room.code != exclude and room.capacity >= sleeping
     ]
 
 
@@ -285,9 +286,8 @@ def _ask_fit(turn: Turn, code: str, guests: int) -> None:
     """More guests than the room sleeps: the room types that fit the party, or enough rooms of this one."""
     room = turn.hotel.room_type(code)
     assert room is not None
-    fitting = [kind for kind in turn.hotel.room_types if kind.capacity >= guests]
-    buttons = [Button(f"{localize(kind.names, turn.locale)} · {fmt_money(turn, kind.rate)}", f"{ROOM_PREFIX}{kind.code}")
-               for kind in fitting]
+    buttons = room_buttons(turn, sleeping=guests)
+    fitting = bool(buttons)
     rooms = math.ceil(guests / room.capacity)
     if rooms <= MAX_ROOMS:
         buttons.append(Button(turn.t("button.more_rooms", rooms=rooms, room=room_name(turn, code)), f"{ROOMS_PREFIX}{rooms}"))
