@@ -59,7 +59,12 @@ class CancellationTerms:
 
 
 def new_reference() -> str:
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    """Random, with at least one digit and one letter: an all-letter reference reads as a word (the analyser
+    does not take "QWERTYUP" for a booking reference) and an all-digit one as a phone or room number."""
+    while True:
+        reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+        if any(ch.isdigit() for ch in reference) and any(ch.isalpha() for ch in reference):
+            return reference
 
 
 async def rooms_taken(
