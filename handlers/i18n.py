@@ -102,8 +102,10 @@ class _PluralFormatter(string.Formatter):
         self._locale = Locale.parse(babel_locale(locale))
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        if "=" not in format_spec or not isinstance(value, int):
+        if "=" not in format_spec:
             return super().format_field(value, format_spec)
+        if not isinstance(value, int):  # a missing value stays visible as "{nights}", as elsewhere
+            return str(value)
         forms = dict(part.split("=", 1) for part in format_spec.split("|") if "=" in part)
         form = forms.get(self._locale.plural_form(value)) or forms.get("other") or next(iter(forms.values()))
         return form.replace("#", str(format_decimal(value, locale=self._locale)))
