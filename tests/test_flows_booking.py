@@ -293,8 +293,7 @@ async def test_the_hotel_can_require_the_bookers_phone(
         assert "入住人 王芳" in quote
         await guest.press("book:confirm")
         [booking] = await _bookings(app)
-        assert (booking.booker_name, booking.surname, booking.phone) == ("王芳", "王", "+8613812345678"[-len(booking.phone or ""):])
-        assert (booking.phone or "").endswith("13812345678")
+        assert (booking.booker_name, booking.surname) == ("王芳", "王") and (booking.phone or "").endswith("13812345678")
     finally:
         await app.stop()
 
