@@ -66,11 +66,14 @@ class Result:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (NUL cannot even be stored in PostgreSQL text); keep tabs and newlines."""
-    return _CONTROL.sub("", text)
+    """What a guest typed, made storable: control characters dropped (NUL cannot even be stored in
+    PostgreSQL text; tabs and newlines stay) and lone surrogates (JSON's "\\ud800", valid in a Python str
+    but not in UTF-8, so the message insert fails) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
 
 
 def _has_words(text: str) -> bool:
@@ -154,7 +157,10 @@ class Pipeline:
         if inbound is None:  # nothing a guest said (a service message, an edit…): done, no reply
             await inbox.mark_status(self.db, inbox_id, "ignored")
             return Result([])
-        inbound = replace(inbound, text=clean_text(inbound.text))
+        inbound = replace(  # the channel may have stored it raw (Telegram's payload is Telegram's JSON)
+            inbound, text=clean_text(inbound.text), display_name=clean_text(inbound.display_name),
+            button=None if inbound.button is None else clean_text(inbound.button),
+        )
         analysis = await self._analyse(inbound, now)
         async with self.db.write(short=True) as session:
             if await inbox.claim(session, inbox_id) is None:  # the authoritative "still pending?" check

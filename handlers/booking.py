@@ -18,7 +18,7 @@ from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
 from handlers.i18n import localize
-from handlers.types import Button
+from handlers.types import Button, parse_number
 
 FLOW = "booking"
 MAX_NIGHTS = 30
@@ -136,8 +136,9 @@ def _read_bare_number(turn: Turn, entities: dict[str, Any]) -> None:
     """"2" answers the question just asked (guests or nights) — the analyser cannot know which."""
     text = turn.inbound.text.strip()
     asked = turn.state.slots.get("_asked")
-    if text.isdigit() and 0 < int(text) < 100 and asked in ("guests", "nights") and asked not in entities:
-        entities[asked] = int(text)
+    number = parse_number(text)
+    if number is not None and 0 < number < 100 and asked in ("guests", "nights") and asked not in entities:
+        entities[asked] = number
 
 
 async def on_button(turn: Turn) -> None:
@@ -154,10 +155,11 @@ async def on_button(turn: Turn) -> None:
         set_flow(turn, FLOW, "collect", slots)
     elif value.startswith(GUESTS_PREFIX):
         count = value.removeprefix(GUESTS_PREFIX)
-        if not count.isdigit() or not 0 < int(count) <= 20:
+        guests = parse_number(count)
+        if guests is None or not 0 < guests <= 20:
             turn.say("fallback")
             return
-        slots["guests"] = int(count)
+        slots["guests"] = guests
         set_flow(turn, FLOW, "collect", slots)
     elif value == CONFIRM:
         if turn.state.flow == FLOW and turn.state.step == "quote":

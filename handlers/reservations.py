@@ -22,7 +22,7 @@ from handlers.booking import (
 from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
-from handlers.types import Button
+from handlers.types import Button, parse_number
 
 CHANGE, CANCEL, ATTACH = "change", "cancel", "attach"
 PICK_PREFIX = {CHANGE: "chg:pick:", CANCEL: "cxl:pick:"}
@@ -90,7 +90,8 @@ async def on_pick_button(turn: Turn) -> None:
     value = turn.inbound.button or ""
     action = CHANGE if value.startswith(PICK_PREFIX[CHANGE]) else CANCEL
     raw_id = value.removeprefix(PICK_PREFIX[action])
-    booking = await turn.session.get(Booking, int(raw_id)) if raw_id.isdigit() else None
+    booking_id = parse_number(raw_id)
+    booking = await turn.session.get(Booking, booking_id) if booking_id is not None else None
     if booking is None or booking.guest_id != turn.guest.id or booking.status not in ("confirmed", "checked_in"):
         turn.say("booking.expired")
         return

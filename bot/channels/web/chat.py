@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 
 from bot import static_files
 from bot.channels.web.push import WebPush
-from bot.pipeline import Pipeline, Result
+from bot.pipeline import Pipeline, Result, clean_text
 from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ def validate(body: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {"session": session}
     text, button = body.get("text"), body.get("button")
     if button is not None:
-        if not isinstance(button, str) or len(button.encode()) > MAX_BUTTON:
+        if not isinstance(button, str) or len(button.encode("utf-8", "surrogatepass")) > MAX_BUTTON:
             raise BadRequest("'button' must be a string of at most 64 bytes")
-        payload["button"] = button
+        payload["button"] = clean_text(button)
     elif isinstance(text, str):
         command, rest = split_command(text)
         if command:
             payload["command"], text = command, rest
-        payload["text"] = text[:MAX_TEXT]
+        payload["text"] = clean_text(text[:MAX_TEXT])  # stored as given would fail on a lone surrogate
         payload["truncated"] = len(text) > MAX_TEXT
     else:
         raise BadRequest("send 'text' (a string) or 'button'")
