@@ -152,7 +152,8 @@ async def test_reply_from_the_dashboard_reaches_a_web_guest_over_the_socket(app:
             await login(http, app, AGENT)
             assert "工程师马上到 &lt;b&gt;" in await reply_on_ticket(http, app, 1, "工程师马上到 <b>")
             frame = json.loads((await socket.receive(timeout=5)).data)
-            assert frame == {"from": "staff", "replies": [{"text": "工程师马上到 <b>", "buttons": []}]}
+            assert frame == {"from": "staff", "staff_name": AGENT,  # the page shows who wrote
+                             "replies": [{"text": "工程师马上到 <b>", "buttons": []}]}
         ticket = await _ticket(app, 1)
         assert ticket.status == "claimed" and ticket.first_response_at is not None
         async with app.db.read() as session:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from bot.channels.web.history import staff_name
 from bot.delivery import HELD
 from crm.db import Database
 from crm.models import Outbox
@@ -80,8 +81,10 @@ class WebPush:
         sockets = [s for s in self._sockets.get(row.chat_id or "", ()) if not s.closed]
         if not sockets:
             return HELD
+        name = await staff_name(self.db, row.guest_id, row.ticket_id, row.text)  # shown on the guest's page
         frame = json.dumps(
-            {"from": "staff", "replies": [{"text": row.text, "buttons": row.buttons}]}, ensure_ascii=False
+            {"from": "staff", "staff_name": name, "replies": [{"text": row.text, "buttons": row.buttons}]},
+            ensure_ascii=False,
         )
         delivered = 0
         for socket in sockets:
