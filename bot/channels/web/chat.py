@@ -194,9 +194,13 @@ def create_web_app(pipeline: Pipeline) -> web.Application:
     app[PIPELINE_KEY] = pipeline
     app[PUSH_KEY] = WebPush(pipeline.db, lambda: pipeline.on_outbox())
 
+    async def disconnect(app: web.Application) -> None:
+        await app[PUSH_KEY].disconnect()
+
     async def close_push(app: web.Application) -> None:
         await app[PUSH_KEY].close()
 
+    app.on_shutdown.append(disconnect)
     app.on_cleanup.append(close_push)  # AppRunner.cleanup(), which Concierge.stop() awaits before dispose()
     app.cleanup_ctx.append(_sweep_inbox)
     pipeline.register_channel(CHANNEL, parse_web_payload, push=False)

@@ -65,18 +65,20 @@ async def conversation(db: Database, session: str) -> list[dict[str, Any]]:
     return lines
 
 
-async def staff_name(db: Database, guest_id: int | None, ticket_id: int | None, text: str) -> str:
-    """Who wrote a staff message being pushed to a web guest: the author of the line logged with it."""
+async def staff_line(db: Database, guest_id: int | None, ticket_id: int | None, text: str) -> tuple[str, str]:
+    """The history id and the author's name of a staff message being pushed to a web guest (from the line
+    logged with it): the page shows the name, and skips a message its history already showed."""
     if guest_id is None:
-        return ""
+        return "", ""
     async with db.read() as tx:
-        author = (await tx.execute(
-            select(Message.author)
+        found = (await tx.execute(
+            select(Message.id, Message.author)
             .where(Message.guest_id == guest_id, Message.ticket_id == ticket_id, Message.text == text,
                    Message.author.startswith("staff:"))  # type: ignore[attr-defined]
             .order_by(Message.id.desc())  # type: ignore[union-attr]
             .limit(1)
-        )).scalar_one_or_none()
-        staff_id = parse_number(author.removeprefix("staff:")) if author else None
-        user = await tx.get(StaffUser, staff_id) if staff_id is not None else None
-    return user.name if user is not None else ""
+        )).first()
+        if found is None:
+            return "", ""
+        user = await tx.get(StaffUser, parse_number(found[1].removeprefix("staff:")) or 0)
+    return f"m{found[0]}", user.name if user is not None else ""
