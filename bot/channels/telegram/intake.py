@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -286,14 +287,26 @@ class TelegramChannel:
     async def send(self, row: Outbox) -> str | None:
         if not row.chat_id:
             raise SendError("no chat id", retry=False)
-        return await self._send(row.chat_id, row.text, row.buttons)
+        return await self._send(row.chat_id, row.text, row.buttons, row=row)
 
-    async def _send(self, chat_id: str, text: str, buttons: list[dict[str, str]]) -> str | None:
+    async def _send(
+        self, chat_id: str, text: str, buttons: list[dict[str, str]], *, row: Outbox | None = None
+    ) -> str | None:
+        """Send a text in as many pieces as Telegram's limit needs. For an outbox row, each piece but the
+        last is recorded as sent (the row's ``external_id``, ``parts:<n>:<message id>``) before the next
+        leaves, so a retry after a later piece failed or timed out starts at that piece instead of sending
+        the guest the whole text again."""
         pieces = split_text(text)
-        message_id: str | None = None
-        for index, piece in enumerate(pieces):
+        done, message_id = _parts_sent(row.external_id if row is not None else None)
+        for index, piece in enumerate(pieces[done:], start=done):
             markup = _keyboard(buttons) if index == len(pieces) - 1 else None
             message_id = await self._send_piece(chat_id, piece, markup)
+            if row is not None and row.id is not None and index < len(pieces) - 1:
+                row.external_id = f"{PARTS}{index + 1}:{message_id}"
+                async with self.pipeline.db.write(short=True) as session:
+                    await session.execute(
+                        update(Outbox).where(Outbox.id == row.id).values(external_id=row.external_id)  # type: ignore[arg-type]
+                    )
         return message_id
 
     async def _send_piece(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> str:
@@ -315,6 +328,17 @@ class TelegramChannel:
                 except NetworkError as exc:
                     raise SendError(f"network: {exc}") from exc
         raise SendError("rate limited three times in a row")
+
+
+PARTS = "parts:"
+
+
+def _parts_sent(external_id: str | None) -> tuple[int, str | None]:
+    """(pieces already delivered, the last one's message id) from a row's ``parts:<n>:<id>`` progress."""
+    if not external_id or not external_id.startswith(PARTS):
+        return 0, None
+    count, _, message_id = external_id.removeprefix(PARTS).partition(":")
+    return (int(count), message_id or None) if count.isascii() and count.isdigit() else (0, None)
 
 
 def _seconds(value: float | timedelta) -> float:
