@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from ipaddress import ip_network
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -171,11 +171,23 @@ class TelegramSettings(_Model):
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
-def _comma_list(value: Any) -> Any:
-    """A list as the environment gives it (comma-separated), or as YAML gives it."""
+def _each(value: Any, valid: Callable[[str], bool], what: str) -> Any:
+    """A list as YAML or the environment (comma-separated) gives it, every entry checked."""
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        for entry in value:
+            if not valid(str(entry)):
+                raise ValueError(f"{entry!r} is not {what}")
     return value
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 class HttpSettings(_Model):
@@ -208,12 +220,8 @@ class HttpSettings(_Model):
     @field_validator("embed_origins", mode="before")
     @classmethod
     def _origin_list(cls, value: Any) -> Any:
-        value = _comma_list(value)
-        if isinstance(value, list):
-            for entry in value:
-                if not _ORIGIN.fullmatch(str(entry)):
-                    raise ValueError(f"{entry!r} is not an origin like https://www.example-hotel.com")
-        return value
+        example = "an origin like https://www.example-hotel.com"
+        return _each(value, lambda entry: bool(_ORIGIN.fullmatch(entry)), example)
 
     @field_validator("metrics_listen")
     @classmethod
@@ -226,14 +234,7 @@ class HttpSettings(_Model):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: Any) -> Any:
-        value = _comma_list(value)
-        if isinstance(value, list):
-            for entry in value:
-                try:
-                    ip_network(str(entry), strict=False)
-                except ValueError as exc:
-                    raise ValueError(f"{entry!r} is not an IP address or network") from exc
-        return value
+        return _each(value, _is_network, "an IP address or network")
 
 
 class DatabaseSettings(_Model):

@@ -96,7 +96,8 @@ class Metrics:
             if http.metrics_token:
                 given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
                 if not hmac.compare_digest(given.encode(), http.metrics_token.encode()):
-                    return web.Response(status=401, text="bearer token required", headers={"WWW-Authenticate": "Bearer"})
+                    challenge = {"WWW-Authenticate": "Bearer"}
+                    return web.Response(status=401, text="bearer token required", headers=challenge)
             elif not own_listener and not _loopback(client_address(request, http.trusted_proxies)):
                 return web.Response(status=403, text="metrics are served to this machine only (see http.metrics_*)")
             return await self._scrape()

@@ -67,7 +67,8 @@ async def purge_messages(db: Database, older_than: datetime) -> dict[str, int]:
     within seconds of a line being logged, so nearly every line has some)."""
     async with db.write() as session:
         expired = select(Message.id).where(Message.created_at < older_than)  # type: ignore[operator]
-        await session.execute(delete(MessageTerm).where(MessageTerm.message_id.in_(expired)))  # type: ignore[attr-defined]
+        terms = delete(MessageTerm).where(MessageTerm.message_id.in_(expired))  # type: ignore[attr-defined]
+        await session.execute(terms)
         await session.execute(
             update(Preference).where(Preference.message_id.in_(expired)).values(message_id=None)  # type: ignore[union-attr]
         )

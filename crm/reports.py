@@ -176,7 +176,8 @@ async def guest_profile(
     profile.surveys = list((await session.execute(
         select(Survey).where(Survey.guest_id == guest_id).order_by(Survey.created_at.desc())  # type: ignore[attr-defined]
     )).scalars())
-    recent = (await session.execute(lines.order_by(Message.id.desc()).limit(messages))).scalars()  # type: ignore[union-attr]
+    newest_first = lines.order_by(Message.id.desc()).limit(messages)  # type: ignore[union-attr]
+    recent = (await session.execute(newest_first)).scalars()
     profile.messages = list(reversed(list(recent)))
     return profile
 

@@ -35,7 +35,8 @@ async def _post(http: aiohttp.ClientSession, app: Concierge, **body: object) -> 
 async def _inbound_lines(app: Concierge, text: str) -> int:
     async with app.db.read() as session:
         return int((await session.execute(
-            select(func.count()).select_from(Message).where(Message.direction == "in", Message.text == text))).scalar_one())
+            select(func.count()).select_from(Message).where(Message.direction == "in", Message.text == text)
+        )).scalar_one())
 
 
 async def test_a_repeated_message_id_is_answered_with_the_first_replies(web_bot: Concierge) -> None:
@@ -86,7 +87,8 @@ async def test_history_brings_back_the_conversation_with_staff_names(web_bot: Co
         await _post(http, web_bot, id="a2", text="我要投诉，空调坏了一直滴水，房间 1203")
         await login(http, web_bot, MANAGER)
         async with web_bot.db.read() as session:
-            ticket_id = (await session.execute(select(Message.ticket_id).where(Message.ticket_id.is_not(None)))).scalars().first()  # type: ignore[union-attr]
+            linked = select(Message.ticket_id).where(Message.ticket_id.is_not(None))  # type: ignore[union-attr]
+            ticket_id = (await session.execute(linked)).scalars().first()
         await reply_on_ticket(http, web_bot, ticket_id, "工程师十分钟内到")
         async with http.get(_url(web_bot, "/api/chat/history"), params={"session": SESSION}) as response:
             assert response.status == 200

@@ -117,9 +117,10 @@ async def _processed(url: str) -> tuple[Counter[tuple[str, str]], dict[tuple[str
     database = Database(url)
     try:
         async with database.read() as session:
+            guest_line = (Message.inbox_id == InboxUpdate.id) & (Message.direction == "in")  # type: ignore[operator]
             rows = (await session.execute(
                 select(InboxUpdate.update_id, InboxUpdate.received_at, func.count(Message.id))
-                .join(Message, (Message.inbox_id == InboxUpdate.id) & (Message.direction == "in"), isouter=True)  # type: ignore[arg-type]
+                .join(Message, guest_line, isouter=True)
                 .where(InboxUpdate.channel == "web")
                 .group_by(InboxUpdate.update_id, InboxUpdate.received_at)
             )).all()

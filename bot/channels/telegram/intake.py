@@ -304,9 +304,8 @@ class TelegramChannel:
             if row is not None and row.id is not None and index < len(pieces) - 1:
                 row.external_id = f"{PARTS}{index + 1}:{message_id}"
                 async with self.pipeline.db.write(short=True) as session:
-                    await session.execute(
-                        update(Outbox).where(Outbox.id == row.id).values(external_id=row.external_id)  # type: ignore[arg-type]
-                    )
+                    progress = update(Outbox).where(Outbox.id == row.id)  # type: ignore[arg-type]
+                    await session.execute(progress.values(external_id=row.external_id))
         return message_id
 
     async def _send_piece(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> str:
