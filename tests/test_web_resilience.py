@@ -12,6 +12,7 @@ from sqlmodel import func, select
 
 from bot.app import Concierge
 from bot.channels.web import history
+from bot.pipeline import Pending
 from bot.staff.auth import LOGIN_COOKIE, SESSION_COOKIE
 from crm import inbox
 from crm.models import InboxUpdate, Message
@@ -51,6 +52,17 @@ async def test_a_repeated_message_id_is_answered_with_the_first_replies(web_bot:
             status, answer = await _post(http, web_bot, id=bad, text="hi")
             assert status == 400 and "'id'" in answer["error"]
     assert await _inbound_lines(web_bot, "请送两条毛巾到1208房间") == 2
+
+
+async def test_a_repeat_that_loses_the_claim_to_another_worker_gets_the_first_replies(web_bot: Concierge) -> None:
+    """Two workers behind one address: both read the row while it was pending, one claims it; the page's
+    repeat on the other must still get the answer, not an empty one."""
+    payload = {"session": SESSION, "id": "race-1", "text": "早餐几点开始"}
+    inbox_id, _ = await inbox.accept(web_bot.db, "web", f"{SESSION}:race-1", SESSION, payload)
+    first = await web_bot.pipeline.process(inbox_id, Pending("web", SESSION, payload))
+    second = await web_bot.pipeline.process(inbox_id, Pending("web", SESSION, payload))  # read before the claim
+    assert first.replies and second.duplicate and second.replies == first.replies
+    assert await _inbound_lines(web_bot, "早餐几点开始") == 1
 
 
 async def test_a_message_a_crash_left_unprocessed_is_answered_at_restart(
