@@ -161,7 +161,6 @@ async def healthz(request: web.Request) -> web.Response:
 # bare URL, so they are revalidated on every load (a cheap 304) and a deploy shows at once.
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX: Final = "/static"
-WIDGET_PATH: Final = STATIC_PREFIX + "/widget.js"
 
 
 def static_headers(embed_origins: list[str]) -> dict[str, str]:
