@@ -46,6 +46,16 @@ async def sync_room_types(session: AsyncSession, settings: Settings) -> None:
             row.capacity, row.rate, row.inventory = room.capacity, room.rate, room.inventory
 
 
+async def _serve(runner: web.AppRunner, host: str, port: int) -> int:
+    """Start ``runner`` on host:port; returns the port bound (port 0 = any free one)."""
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound socket only here
+    sockets = getattr(server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1]) if sockets else port
+
+
 @dataclass
 class Concierge:
     """Everything one process runs. ``start``/``stop`` are symmetrical and safe to call from tests."""
@@ -62,7 +72,9 @@ class Concierge:
     web_app: web.Application = field(init=False)
     metrics: Metrics = field(init=False)
     _runner: web.AppRunner | None = field(init=False, default=None)
+    _metrics_runner: web.AppRunner | None = field(init=False, default=None)
     port: int = field(init=False, default=0)
+    metrics_port: int = field(init=False, default=0)  # of the separate /metrics listener, when configured
 
     def __post_init__(self) -> None:
         started = time.perf_counter()
@@ -80,7 +92,13 @@ class Concierge:
         self.web_app = create_web_app(self.pipeline)
         self.metrics = Metrics(self.db)
         self.pipeline.on_processed = self.metrics.processed
-        self.web_app.router.add_get("/metrics", self.metrics.handler)
+        http = self.settings.http
+        self.metrics_app: web.Application | None = None  # /metrics on an address of its own (http.metrics_listen)
+        if http.metrics_listen:
+            self.metrics_app = web.Application()
+            self.metrics_app.router.add_get("/metrics", self.metrics.handler(http, own_listener=True))
+        else:
+            self.web_app.router.add_get("/metrics", self.metrics.handler(http))
         push = self.web_app[PUSH_KEY]  # staff replies to web guests leave through the guest's open socket
         self.deliverer.register("web", push.send, reachable=push.sessions)
         add_staff_routes(self.web_app, StaffDeps(self.settings, self.db, self.pipeline.catalog, self.deliverer,
@@ -107,13 +125,13 @@ class Concierge:
         await self.prepare_store()
         if serve_http:
             self._runner = web.AppRunner(self.web_app, access_log=None)
-            await self._runner.setup()
-            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
-            await site.start()
-            server = site._server  # aiohttp exposes the bound socket only here
-            sockets = getattr(server, "sockets", None) or []
-            self.port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
+            self.port = await _serve(self._runner, self.settings.http.host, self.settings.http.port)
             log.info("web chat on http://%s:%s/", self.settings.http.host, self.port)
+            if self.metrics_app is not None:
+                host, _, port = self.settings.http.metrics_listen.rpartition(":")
+                self._metrics_runner = web.AppRunner(self.metrics_app, access_log=None)
+                self.metrics_port = await _serve(self._metrics_runner, host.strip("[]"), int(port))
+                log.info("metrics on http://%s:%s/metrics", host, self.metrics_port)
         await self.deliverer.start()
         if self.telegram is not None:
             await self.telegram.start(primary=not self.worker)
@@ -125,8 +143,9 @@ class Concierge:
         if self.telegram is not None:
             await self.telegram.stop()
         await self.deliverer.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for runner in (self._runner, self._metrics_runner):
+            if runner is not None:
+                await runner.cleanup()
         await self.db.dispose()
 
     async def serve_forever(self, until: asyncio.Event | None = None) -> None:

@@ -7,8 +7,9 @@ the offending key and file instead of surfacing as a confusing error in the midd
 from __future__ import annotations
 
 import os
+import re
 from ipaddress import ip_network
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -187,6 +188,28 @@ class TelegramSettings(_Model):
     __str__ = __repr__
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _each(value: Any, valid: Callable[[str], bool], what: str) -> Any:
+    """A list as YAML or the environment (comma-separated) gives it, every entry checked."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        for entry in value:
+            if not valid(str(entry)):
+                raise ValueError(f"{entry!r} is not {what}")
+    return value
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class HttpSettings(_Model):
     """Where the one HTTP server listens: web chat, /healthz, /metrics, /staff and the Telegram webhook."""
 
@@ -198,18 +221,40 @@ class HttpSettings(_Model):
         "headers are believed; empty = the peer address is the client and those headers are ignored",
     )
 
+    embed_origins: list[str] = Field(
+        default_factory=list,
+        description="origins (scheme://host[:port]) whose pages may embed the web chat — the widget snippet or an "
+        "iframe of the page (its Content-Security-Policy frame-ancestors); empty = no site may embed it",
+    )
+    metrics_token: str = Field(
+        default="", repr=False,
+        description="bearer token /metrics asks for (Authorization: Bearer …); env CONCIERGE_METRICS_TOKEN. Empty "
+        "and no metrics_listen: /metrics answers only clients on this machine (loopback)",
+    )
+    metrics_listen: str = Field(
+        default="",
+        description="host:port of a separate listener serving only /metrics (e.g. 10.0.0.5:9100 on the monitoring "
+        "network); when set, the main server does not serve /metrics at all",
+    )
+
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: Any) -> Any:
+        example = "an origin like https://www.example-hotel.com"
+        return _each(value, lambda entry: bool(_ORIGIN.fullmatch(entry)), example)
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if value and (not host or not port.isascii() or not port.isdigit() or not 0 <= int(port) < 65536):
+            raise ValueError(f"{value!r} is not host:port")
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: Any) -> Any:
-        if isinstance(value, str):  # from the environment: comma-separated
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, list):
-            for entry in value:
-                try:
-                    ip_network(str(entry), strict=False)
-                except ValueError as exc:
-                    raise ValueError(f"{entry!r} is not an IP address or network") from exc
-        return value
+        return _each(value, _is_network, "an IP address or network")
 
 
 class DatabaseSettings(_Model):
@@ -316,6 +361,9 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_HTTP_HOST": "http.host",
     "CONCIERGE_HTTP_PORT": "http.port",
     "CONCIERGE_HTTP_TRUSTED_PROXIES": "http.trusted_proxies",
+    "CONCIERGE_HTTP_EMBED_ORIGINS": "http.embed_origins",
+    "CONCIERGE_METRICS_TOKEN": "http.metrics_token",
+    "CONCIERGE_METRICS_LISTEN": "http.metrics_listen",
     "CONCIERGE_LOG_FORMAT": "logging.format",
 }
 

@@ -11,14 +11,25 @@ import fcntl
 import logging
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.engine import URL, make_url
 
 log = logging.getLogger(__name__)
 
 ADVISORY_KEY = 0x636F6E63  # "conc": one scheduler leader per database
+_DIALECT_ONLY = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn")
+
+
+def connect_args(url: URL) -> dict[str, Any]:
+    """``asyncpg.connect`` keywords for the URL the store's engine uses, read the way SQLAlchemy's asyncpg
+    dialect reads it: ``?ssl=require``, a socket directory in ``?host=``, ``?server_settings`` and every
+    other option reach the leader's connection too, so the election connects wherever the store does."""
+    args, kwargs = PGDialect_asyncpg().create_connect_args(url)
+    assert not args  # the dialect passes everything by keyword
+    return {key: value for key, value in kwargs.items() if key not in _DIALECT_ONLY}
 
 
 class LeaderLock:
@@ -39,10 +50,7 @@ class LeaderLock:
         return self._acquire_file()
 
     async def _acquire_advisory(self) -> bool:
-        connection = await asyncpg.connect(
-            host=self.url.host, port=self.url.port or 5432, user=self.url.username,
-            password=self.url.password, database=self.url.database,
-        )
+        connection = await asyncpg.connect(**connect_args(self.url))
         if await connection.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_KEY):
             self._connection = connection
             return True

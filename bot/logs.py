@@ -6,7 +6,9 @@ import json
 import logging
 import re
 
-_PHONE = re.compile(r"(?<![\w/])(\+?\d[\d\s-]{6,}\d)(?![\w/])")
+# ASCII classes: a Chinese character or "²" right before the number is a word character to Unicode \w,
+# which hid "电话13912345678" and "²13912345678" from the mask.
+_PHONE = re.compile(r"(?<![\w/])(\+?\d[\d\s-]{6,}\d)(?![\w/])", re.ASCII)
 _BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 

@@ -1,15 +1,25 @@
 """Prometheus metrics at ``/metrics``: traffic and latency counted as it happens, ticket SLA state and
-outbox lag read from the store at scrape time (so every worker reports the same truth)."""
+outbox lag read from the store at scrape time (so every worker reports the same truth).
+
+Who may scrape (``http.metrics_token``, ``http.metrics_listen``): with a token, whoever sends it as a
+bearer token; on a separate listener, whoever reaches that address (the network is the guard); otherwise
+only a client on this machine. The figures say how busy the hotel is and how far behind delivery runs:
+not for the public internet the chat page faces.
+"""
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
+from ipaddress import ip_address
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot.client_address import client_address
+from bot.config import HttpSettings
 from crm.db import Database
 from crm.models import Outbox, Ticket
 from crm.types import utcnow
@@ -75,7 +85,29 @@ class Metrics:
         self.outbox_lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
         self.outbox_unknown.set(unknown)
 
-    async def handler(self, _request: web.Request) -> web.Response:
+    async def _scrape(self) -> web.Response:
         await self._refresh(utcnow())
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    def handler(self, http: HttpSettings, *, own_listener: bool = False) -> web.Handler:
+        """The /metrics route with the access rule the configuration asks for (see the module's docstring)."""
+
+        async def metrics(request: web.Request) -> web.StreamResponse:
+            if http.metrics_token:
+                given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+                if not hmac.compare_digest(given.encode(), http.metrics_token.encode()):
+                    challenge = {"WWW-Authenticate": "Bearer"}
+                    return web.Response(status=401, text="bearer token required", headers=challenge)
+            elif not own_listener and not _loopback(client_address(request, http.trusted_proxies)):
+                return web.Response(status=403, text="metrics are served to this machine only (see http.metrics_*)")
+            return await self._scrape()
+
+        return metrics
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 

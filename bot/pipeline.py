@@ -66,11 +66,14 @@ class Result:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (NUL cannot even be stored in PostgreSQL text); keep tabs and newlines."""
-    return _CONTROL.sub("", text)
+    """What a guest typed, made storable: control characters dropped (NUL cannot even be stored in
+    PostgreSQL text; tabs and newlines stay) and lone surrogates (JSON's "\\ud800", valid in a Python str
+    but not in UTF-8, so the message insert fails) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
 
 
 def _has_words(text: str) -> bool:
@@ -123,9 +126,8 @@ class Pipeline:
             known, chat = found, (found.channel, found.chat_key)
         async with self._chat_lock(f"{chat[0]}:{chat[1]}"):
             pending = known or await self._pending(inbox_id)
-            if pending is None:  # only a web client re-sending a message waits for the replies it was given
-                pushed = chat[0] in self._push_channels
-                return Result([] if pushed else await self.replies_for(inbox_id), duplicate=True)
+            if pending is None:
+                return await self._answered(chat[0], inbox_id)
             started = time.perf_counter()
             try:
                 result = await self._process(inbox_id, pending)
@@ -154,13 +156,18 @@ class Pipeline:
         if inbound is None:  # nothing a guest said (a service message, an edit…): done, no reply
             await inbox.mark_status(self.db, inbox_id, "ignored")
             return Result([])
-        inbound = replace(inbound, text=clean_text(inbound.text))
+        inbound = replace(  # the channel may have stored it raw (Telegram's payload is Telegram's JSON)
+            inbound, text=clean_text(inbound.text), display_name=clean_text(inbound.display_name),
+            button=None if inbound.button is None else clean_text(inbound.button),
+        )
         analysis = await self._analyse(inbound, now)
         async with self.db.write(short=True) as session:
-            if await inbox.claim(session, inbox_id) is None:  # the authoritative "still pending?" check
-                return Result([], duplicate=True)
-            replies, guest_id = await self._turn(session, inbox_id, inbound, analysis, now)
-            wrote_outbox = outbox_written(session)
+            claimed = await inbox.claim(session, inbox_id) is not None  # the authoritative "still pending?" check
+            if claimed:
+                replies, guest_id = await self._turn(session, inbox_id, inbound, analysis, now)
+                wrote_outbox = outbox_written(session)
+        if not claimed:  # another worker processed it meanwhile
+            return await self._answered(pending.channel, inbox_id)
         if wrote_outbox:
             self.on_outbox()
         return Result(replies, guest_id=guest_id)
@@ -282,6 +289,12 @@ class Pipeline:
             self._lock_users[key] -= 1
             if self._lock_users[key] == 0:
                 del self._lock_users[key], self._locks[key]
+
+    async def _answered(self, channel: str, inbox_id: int) -> Result:
+        """An update processed already: only a web client re-sending a message waits for the replies it was
+        given (pushed channels got theirs through the outbox)."""
+        pushed = channel in self._push_channels
+        return Result([] if pushed else await self.replies_for(inbox_id), duplicate=True)
 
     async def replies_for(self, inbox_id: int) -> list[Reply]:
         """The replies already given to an update (a web client re-sending the same message id)."""

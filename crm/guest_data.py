@@ -86,7 +86,7 @@ def _count(value: str, column: str) -> int:
     value = value.strip()
     if not value:
         return 0
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise ValueError(f"{column} is not a whole number")
     return int(value)
 

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import make_url
 
 from crm.db import Database
-from crm.models import InboxUpdate, Message, Preference
+from crm.models import InboxUpdate, Message, MessageTerm, Preference
 
 
 def sqlite_path(url: str) -> Path:
@@ -63,9 +63,12 @@ def restore(url: str, source: Path) -> None:
 async def purge_messages(db: Database, older_than: datetime) -> dict[str, int]:
     """Delete conversation lines and processed inbox updates older than the retention period.
     Tickets, surveys and bookings are kept: reports count them, and they hold no chat text beyond the
-    ticket summary."""
+    ticket summary. The lines' search-index rows reference them, so they go first (the indexer runs
+    within seconds of a line being logged, so nearly every line has some)."""
     async with db.write() as session:
         expired = select(Message.id).where(Message.created_at < older_than)  # type: ignore[operator]
+        terms = delete(MessageTerm).where(MessageTerm.message_id.in_(expired))  # type: ignore[attr-defined]
+        await session.execute(terms)
         await session.execute(
             update(Preference).where(Preference.message_id.in_(expired)).values(message_id=None)  # type: ignore[union-attr]
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -117,7 +117,7 @@ async def find_messages(
             query = query.where(column == value)
     if flt.guest:
         needle = flt.guest.strip()
-        if needle.isdigit():
+        if needle.isascii() and needle.isdigit() and len(needle) <= 12:  # "²" and 55 digits are no guest id
             query = query.where(Message.guest_id == int(needle))
         else:
             like = f"%{needle.replace('%', '').replace('_', '')}%"
@@ -142,7 +142,12 @@ class Profile:
     messages: list[Message] = field(default_factory=list)
 
 
-async def guest_profile(session: AsyncSession, guest_id: int, *, messages: int = 200) -> Profile | None:
+async def guest_profile(
+    session: AsyncSession, guest_id: int, *, messages: int = 200, tickets: Callable[[Ticket], bool] | None = None
+) -> Profile | None:
+    """Everything on one guest. ``tickets`` narrows it to what a viewer may read: only those tickets, and
+    only the conversation lines that belong to them (an agent sees their department's part of a guest,
+    not the complaint another department is handling); None is everything."""
     guest = await session.get(Guest, guest_id)
     if guest is None:
         return None
@@ -155,18 +160,24 @@ async def guest_profile(session: AsyncSession, guest_id: int, *, messages: int =
         .where(Preference.guest_id == guest_id).order_by(Preference.key)
     )).all()
     profile.preferences = [(preference, message) for preference, message in preference_rows]
+    lines = select(Message).where(Message.guest_id == guest_id)
     profile.bookings = list((await session.execute(
         select(Booking).where(Booking.guest_id == guest_id).order_by(Booking.check_in.desc())  # type: ignore[attr-defined]
     )).scalars())
     profile.tickets = list((await session.execute(
         select(Ticket).where(Ticket.guest_id == guest_id).order_by(Ticket.id.desc())  # type: ignore[union-attr]
     )).scalars())
+    if tickets is not None:
+        profile.tickets = [ticket for ticket in profile.tickets if tickets(ticket)]
+        visible = {ticket.id for ticket in profile.tickets}
+        lines = lines.where(Message.ticket_id.in_(visible))  # type: ignore[union-attr]
+        profile.preferences = [(p, m if m is not None and m.ticket_id in visible else None)
+                               for p, m in profile.preferences]
     profile.surveys = list((await session.execute(
         select(Survey).where(Survey.guest_id == guest_id).order_by(Survey.created_at.desc())  # type: ignore[attr-defined]
     )).scalars())
-    recent = (await session.execute(
-        select(Message).where(Message.guest_id == guest_id).order_by(Message.id.desc()).limit(messages)  # type: ignore[union-attr]
-    )).scalars()
+    newest_first = lines.order_by(Message.id.desc()).limit(messages)  # type: ignore[union-attr]
+    recent = (await session.execute(newest_first)).scalars()
     profile.messages = list(reversed(list(recent)))
     return profile
 

@@ -5,6 +5,11 @@ own schema. Instead every message's search tokens (jieba words, English stems â€
 caller passes; the store does not know about NLP) go into ``MessageTerm``, one row per distinct token,
 and a query matches messages that carry all of its tokens. Indexing runs behind the log, in batches,
 off the event loop; a search first catches up, so nothing said a second ago is missed.
+
+The watermark is the highest indexed message id, but ids are handed out when a line is inserted, not when
+its transaction commits: on PostgreSQL a slow turn's line can become visible after a later line was
+indexed. So each run also re-reads the ``RESCAN_IDS`` ids below the watermark for lines without terms
+(a primary-key range and an index probe each, cheap), which catches any line committed that late.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ Tokenizer = Callable[[str], Sequence[str]]
 NO_TERMS = ""  # sentinel row for a message without tokens (emoji onlyâ€¦), so it is not re-read forever
 MAX_TERM = 64
 MAX_INDEXED_CHARS = 4000
+RESCAN_IDS = 5000  # far more lines than can be logged while one turn's transaction is open
 
 
 def terms_of(tokenize: Tokenizer, text: str) -> list[str]:
@@ -45,10 +51,14 @@ async def index_pending(db: Database, tokenize: Tokenizer, *, batch: int = 500, 
     a batch replaces whatever terms its messages already have."""
     done = 0
     for _ in range(max_batches):
-        after = await _watermark(db)
+        after = await _watermark(db) - RESCAN_IDS
+        unindexed = ~select(MessageTerm.id).where(MessageTerm.message_id == Message.id).exists()
         async with db.read() as session:
             rows = (await session.execute(
-                select(Message.id, Message.text).where(Message.id > after).order_by(Message.id).limit(batch)  # type: ignore[arg-type,operator]
+                select(Message.id, Message.text)
+                .where(Message.id > after, unindexed)  # type: ignore[operator]
+                .order_by(Message.id)  # type: ignore[arg-type]
+                .limit(batch)
             )).all()
         if not rows:
             break

@@ -22,7 +22,7 @@ from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime, fmt_money
 from handlers.i18n import localize
 from handlers.names import read_name
-from handlers.types import Button
+from handlers.types import Button, parse_number
 from nlp.numbers import cn_int
 
 FLOW = "booking"
@@ -213,17 +213,18 @@ async def on_button(turn: Turn) -> None:
         set_flow(turn, FLOW, "collect", slots)
     elif value.startswith(GUESTS_PREFIX):
         count = value.removeprefix(GUESTS_PREFIX)
-        if not count.isdigit() or not 0 < int(count) <= 20:
+        guests = parse_number(count)
+        if guests is None or not 0 < guests <= 20:
             turn.say("fallback")
             return
-        slots["guests"] = int(count)
+        slots["guests"] = guests
         set_flow(turn, FLOW, "collect", slots)
     elif value.startswith(ROOMS_PREFIX):
-        rooms = value.removeprefix(ROOMS_PREFIX)
-        if not (rooms.isascii() and rooms.isdigit() and 0 < int(rooms) <= MAX_ROOMS):
+        rooms = parse_number(value.removeprefix(ROOMS_PREFIX))
+        if rooms is None or not 0 < rooms <= MAX_ROOMS:
             turn.say("fallback")
             return
-        slots["rooms"] = int(rooms)
+        slots["rooms"] = rooms
         set_flow(turn, FLOW, "collect", slots)
     elif value == CONFIRM:
         if turn.state.flow == FLOW and turn.state.step == "quote":

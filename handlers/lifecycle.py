@@ -23,7 +23,7 @@ from handlers import info
 from handlers.context import Turn
 from handlers.flow import clear_flow, set_flow
 from handlers.staff import alert_staff
-from handlers.types import Button
+from handlers.types import Button, parse_number
 
 SURVEY_PREFIX = "survey:"
 PREARRIVAL_PREFIX = "prearrival:"
@@ -38,10 +38,10 @@ _PUNCT = re.compile(r"[\s。．.!！?？~～,，/]+")
 
 
 def _ints(value: str, prefix: str, count: int) -> list[int] | None:
-    parts = value.removeprefix(prefix).split(":")
-    if len(parts) != count or not all(part.isdigit() and len(part) <= 12 for part in parts):
+    numbers = [parse_number(part) for part in value.removeprefix(prefix).split(":")]
+    if len(numbers) != count or None in numbers:
         return None
-    return [int(part) for part in parts]
+    return [number for number in numbers if number is not None]
 
 
 async def _own_survey(turn: Turn, survey_id: int) -> Survey | None:

@@ -35,7 +35,7 @@ from handlers.formatting import fmt_date, fmt_datetime, fmt_money
 from handlers.i18n import join_list
 from handlers.names import proves_name
 from handlers.staff import alert_staff
-from handlers.types import Button
+from handlers.types import Button, parse_number
 from nlp import Analysis
 
 CHANGE, CANCEL, ATTACH = "change", "cancel", "attach"
@@ -109,7 +109,8 @@ async def on_pick_button(turn: Turn) -> None:
     value = turn.inbound.button or ""
     action = CHANGE if value.startswith(PICK_PREFIX[CHANGE]) else CANCEL
     raw_id = value.removeprefix(PICK_PREFIX[action])
-    booking = await turn.session.get(Booking, int(raw_id)) if raw_id.isdigit() else None
+    booking_id = parse_number(raw_id)
+    booking = await turn.session.get(Booking, booking_id) if booking_id is not None else None
     if booking is None or booking.guest_id != turn.guest.id or booking.status not in ("confirmed", "checked_in"):
         turn.say("booking.expired")
         return

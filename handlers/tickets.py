@@ -24,6 +24,7 @@ from handlers.flow import clear_flow, set_flow
 from handlers.formatting import fmt_date, fmt_datetime
 from handlers.i18n import Catalog, localize
 from handlers.staff import alert_staff
+from handlers.types import parse_number
 
 SERVICE_CATEGORIES = frozenset({"housekeeping", "maintenance", "food_beverage", "front_desk", "billing"})
 BOOKING_CATEGORIES = frozenset({"booking", "booking_change", "cancellation"})
@@ -209,7 +210,8 @@ async def follow_up_answer(turn: Turn) -> None:
     """The guest's answer to step 5: solved closes the ticket; not solved reopens and re-escalates it."""
     parts = (turn.inbound.button or "").split(":")
     raw_id, answer = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-    ticket = await turn.session.get(Ticket, int(raw_id)) if raw_id.isdigit() else None
+    ticket_id = parse_number(raw_id)
+    ticket = await turn.session.get(Ticket, ticket_id) if ticket_id is not None else None
     if ticket is None or ticket.guest_id != turn.guest.id or answer not in ("yes", "no"):
         turn.say("fallback")
         return

@@ -6,6 +6,15 @@ import re
 from dataclasses import dataclass, field
 
 _COMMAND = re.compile(r"^/([A-Za-z_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.S)
+MAX_ID_DIGITS = 12  # more than any row id we will have; far below where a database integer overflows
+_ASCII_NUMBER = re.compile(r"[0-9]{1,%d}" % MAX_ID_DIGITS)
+
+
+def parse_number(text: str) -> int | None:
+    """A number from a button value or a typed count: ASCII digits only, at most 12 of them; None for
+    anything else. ``str.isdigit()`` accepts "²" and "٣", which ``int()`` then refuses or reads as another
+    digit, and 55 digits overflow every integer column a lookup compares against."""
+    return int(text) if _ASCII_NUMBER.fullmatch(text) else None
 
 
 @dataclass(frozen=True)

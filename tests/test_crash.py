@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.app import Concierge
 from bot.bench import crash
 from bot.bench.crash import crash_run
+from bot.bench.crash_web import web_crash_run
 from crm.db import Database
 from crm.models import Outbox
 from crm.outbox import INFLIGHT, recover_expired_leases
@@ -96,3 +97,10 @@ async def test_rows_cut_off_mid_send_stay_in_flight_until_staff_can_be_told(make
 async def _statuses(app: Concierge) -> list[str]:
     async with app.db.read() as session:
         return list((await session.execute(select(Outbox.status).order_by(Outbox.id))).scalars())  # type: ignore[arg-type]
+
+
+async def test_kill_9_under_a_web_chat_burst_loses_nothing_and_processes_nothing_twice(
+        database_url: str | None) -> None:
+    report = await web_crash_run(CONFIG, sessions=12, messages=5, kill_at=0.3, timeout=120, database_url=database_url)
+    assert 0 < report.answered_before_kill < report.messages and report.cut_off > 0, report  # killed mid-burst
+    assert report.lost == 0 and report.duplicated == 0, report

@@ -12,7 +12,8 @@ from sqlmodel import select
 from bot.app import Concierge
 from bot.logs import RedactingFilter, mask
 from crm.maintenance import backup, purge_messages, restore
-from crm.models import Message, Ticket
+from crm.models import Message, MessageTerm, Ticket
+from crm.search import index_pending
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import POSTGRES, SettingsFactory
@@ -53,12 +54,16 @@ async def test_purge_deletes_old_conversation_text_only(web_bot: Concierge) -> N
         for message in (await session.execute(select(Message))).scalars():
             message.created_at = utcnow() - timedelta(days=400)
     await _say(web_bot, "p1", "早餐几点")
+    assert await index_pending(web_bot.db, web_bot.analyzer.search_tokens) > 0  # as the dashboard's indexer does
     counts = await purge_messages(web_bot.db, utcnow() - timedelta(days=365))
     assert counts["messages"] == 2
     async with web_bot.db.read() as session:
         left = (await session.execute(select(Message.text))).scalars().all()
         tickets = (await session.execute(select(Ticket))).scalars().all()
+        indexed = set((await session.execute(select(MessageTerm.message_id))).scalars())
+        kept = set((await session.execute(select(Message.id))).scalars())
     assert "早餐几点" in left and "枕头太高了，房间 808" not in left
+    assert indexed == kept  # the purged lines' index rows went with them; the kept ones stay searchable
     assert len(tickets) == 1  # statistics stay
 
 
@@ -79,6 +84,7 @@ async def test_nightly_job_applies_the_retention_period(web_bot: Concierge) -> N
     async with web_bot.db.write() as session:
         for message in (await session.execute(select(Message))).scalars():
             message.created_at = utcnow() - timedelta(days=web_bot.settings.retention.messages_days + 1)
+    assert await index_pending(web_bot.db, web_bot.analyzer.search_tokens) == 2  # the indexer ran first
     summary = await web_bot.scheduler.service.run_job("nightly")
     assert "purged 2 messages" in summary
     async with web_bot.db.read() as session:

@@ -152,12 +152,14 @@ async def test_reply_from_the_dashboard_reaches_a_web_guest_over_the_socket(app:
             await login(http, app, AGENT)
             assert "工程师马上到 &lt;b&gt;" in await reply_on_ticket(http, app, 1, "工程师马上到 <b>")
             frame = json.loads((await socket.receive(timeout=5)).data)
-            assert frame == {"from": "staff", "replies": [{"text": "工程师马上到 <b>", "buttons": []}]}
+            line_id = frame.pop("message_id")  # the page skips a line its history already showed
+            assert frame == {"from": "staff", "staff_name": AGENT,  # the page shows who wrote
+                             "replies": [{"text": "工程师马上到 <b>", "buttons": []}]}
         ticket = await _ticket(app, 1)
         assert ticket.status == "claimed" and ticket.first_response_at is not None
         async with app.db.read() as session:
             logged = (await session.execute(select(Message).where(Message.author.like("staff:%")))).scalar_one()  # type: ignore[attr-defined]
-        assert logged.channel == "web" and logged.ticket_id == 1
+        assert logged.channel == "web" and logged.ticket_id == 1 and line_id == f"m{logged.id}"
 
 
 async def test_reply_to_an_absent_web_guest_waits_until_they_come_back(app: Concierge) -> None:
@@ -368,3 +370,25 @@ async def test_an_export_larger_than_a_batch_has_every_row_once_and_is_audited(
     async with app.db.read() as session:
         audited = (await session.execute(select(AuditLog.target).where(AuditLog.action == "export"))).scalars().all()
     assert sorted(audited) == ["conversations", "tickets"]
+
+
+async def test_an_agent_sees_only_their_departments_part_of_a_guest(app: Concierge) -> None:
+    async with client() as http:
+        await say(http, app, "two-desks", "请送一份炒饭到1208房间")  # food & beverage
+        await say(http, app, "two-desks", "早餐几点开始")  # an FAQ: no ticket, no department's business
+        await say(http, app, "two-desks", "我要投诉，前台的账单多收了我两晚房费")  # not food & beverage
+        async with app.db.read() as session:
+            tickets = (await session.execute(select(Ticket).order_by(Ticket.id))).scalars().all()
+        assert [t.department for t in tickets][0] == "food_beverage" and len({t.department for t in tickets}) == 2
+        guest_id = tickets[0].guest_id
+        await login(http, app, CHEF)
+        async with http.get(base(app) + f"/staff/guests/{guest_id}") as response:
+            assert response.status == 200
+            page = await response.text()
+        assert "炒饭" in page and f'href="/staff/tickets/{tickets[0].id}"' in page
+        assert "多收" not in page and "早餐几点" not in page and f'href="/staff/tickets/{tickets[1].id}"' not in page
+    async with client() as http:
+        await login(http, app, MANAGER)
+        async with http.get(base(app) + f"/staff/guests/{guest_id}") as response:
+            page = await response.text()
+        assert "炒饭" in page and "多收" in page and "早餐几点" in page

@@ -298,3 +298,21 @@ async def test_restart_answers_the_inbox_backlog_and_new_messages_once_each(
     assert statuses == {"done": 8} and len(inbound) == 8  # each update processed once
     # a backlog guest's old question is answered before their new one (recovery takes the chat's turn first)
     assert "7:00" in fake_api.to_chat(7001)[0].text and "CloudRest-Guest" in fake_api.to_chat(7001)[1].text
+
+
+async def test_a_failed_later_part_of_a_long_message_does_not_resend_the_earlier_ones(
+        telegram_bot: Concierge, fake_api: FakeBotApi) -> None:
+    guest = 640
+    text = "\n".join(f"第{n}行：房价与早餐说明" for n in range(700))  # three pieces
+    pieces = split_text(text)
+    assert len(pieces) == 3
+    fake_api.fail_sends = {fake_api.send_calls + 2}  # the second piece's first attempt fails
+    async with telegram_bot.db.write() as session:
+        session.add(Outbox(channel="telegram", chat_id=str(guest), kind="reply", text=text))
+    telegram_bot.deliverer.wake()
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(guest)) >= 3, timeout=20)
+    await settle(telegram_bot, fake=fake_api)
+    assert [m.text for m in fake_api.to_chat(guest)] == pieces  # each piece once, in order
+    async with telegram_bot.db.read() as session:
+        row = (await session.execute(select(Outbox).where(Outbox.chat_id == str(guest)))).scalar_one()
+    assert row.status == "sent" and row.external_id == str(fake_api.to_chat(guest)[-1].message_id)

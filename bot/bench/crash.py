@@ -52,10 +52,16 @@ def add_bench_crash(bench_subparsers: Any) -> None:
     bench.add_argument("--chats", type=int, default=100)
     bench.add_argument("--messages", type=int, default=20, help="per chat (the flood limit is 20 a minute)")
     bench.add_argument("--kill-at", type=float, default=0.3, help="kill once this share of answers went out")
+    bench.add_argument("--web", action="store_true",
+                       help="web chat sessions that re-send until answered, instead of Telegram chats")
     bench.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.web:
+        from bot.bench.crash_web import print_report, web_crash_run
+
+        return print_report(asyncio.run(web_crash_run(args.config, args.chats, args.messages, args.kill_at)))
     report = asyncio.run(crash_run(args.config, args.chats, args.messages, args.kill_at))
     print(f"concierge bench crash — {report.questions} questions from {args.chats} chats, kill -9 after "
           f"{report.killed_after} answers, then restart")

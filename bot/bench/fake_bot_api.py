@@ -54,6 +54,8 @@ class FakeBotApi:
     webhook: dict[str, Any] = field(default_factory=dict)
     too_many: int = 0
     limited: list[str] = field(default_factory=list)  # why each 429 was given, for test messages
+    fail_sends: set[int] = field(default_factory=set)  # sendMessage calls (1 = the first) answered 502 Bad Gateway
+    send_calls: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
@@ -211,6 +213,9 @@ class FakeBotApi:
         return _ok(self.updates[:limit])
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> web.Response:
+        self.send_calls += 1
+        if self.send_calls in self.fail_sends:  # a proxy in front of Telegram failing: delivered or not, unknown
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
         if self.send_latency:
             self.sends_in_flight += 1
             self.most_sends_in_flight = max(self.most_sends_in_flight, self.sends_in_flight)

@@ -9,7 +9,7 @@ import uuid
 from bot.channels.web.chat import CHANNEL as WEB
 from bot.channels.web.chat import validate
 from bot.pipeline import Pipeline
-from handlers.types import Reply
+from handlers.types import Reply, parse_number
 
 PROMPT = "> "
 
@@ -39,8 +39,9 @@ async def chat(pipeline: Pipeline, session: str | None = None) -> int:
         if text in {"/quit", "/exit"}:
             return 0
         body: dict[str, str] = {"session": session}
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            body["button"] = buttons[int(text) - 1]
+        choice = parse_number(text)
+        if choice is not None and 1 <= choice <= len(buttons):
+            body["button"] = buttons[choice - 1]
         else:
             body["text"] = line
         payload = validate(body)

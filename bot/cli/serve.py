@@ -32,7 +32,8 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     level = logging.DEBUG if args.verbose else settings.logging.level
-    setup_logging(level, secrets=(settings.telegram.token,), json_lines=settings.logging.format == "json")
+    secrets = (settings.telegram.token, settings.http.metrics_token)
+    setup_logging(level, secrets=secrets, json_lines=settings.logging.format == "json")
     app = Concierge(settings, worker=args.worker)
     try:
         asyncio.run(_serve_until_signalled(app))
@@ -56,7 +57,7 @@ def _chat(args: argparse.Namespace) -> int:
     from bot.channels.terminal import chat
 
     settings = settings_of(args)
-    setup_logging(logging.WARNING, secrets=(settings.telegram.token,))
+    setup_logging(logging.WARNING, secrets=(settings.telegram.token, settings.http.metrics_token))
 
     async def go() -> int:
         app = Concierge(settings)

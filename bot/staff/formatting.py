@@ -17,6 +17,7 @@ from bot.staff.deps import StaffDeps
 from crm.models import Message
 from crm.types import utcnow
 from handlers.i18n import localize
+from handlers.types import parse_number
 
 
 class StaffView(Protocol):
@@ -72,7 +73,8 @@ def department(ctx: StaffView, code: str) -> str:
 def author(ctx: StaffView, message: Message, staff_names: dict[int, str] | None = None) -> str:
     if message.author.startswith("staff:"):
         staff_id = message.author.removeprefix("staff:")
-        name = (staff_names or {}).get(int(staff_id)) if staff_id.isdigit() else None
+        number = parse_number(staff_id)
+        name = (staff_names or {}).get(number) if number is not None else None
         return ctx.t("dash.author.staff", name=name or staff_id)
     return ctx.t(f"dash.author.{message.author}") if message.author in ("guest", "bot") else message.author
 

@@ -7,6 +7,7 @@ said, so who looked at whom must be traceable.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
 from aiohttp import web
 from sqlmodel import select
@@ -18,6 +19,7 @@ from bot.staff.search import INDEX_KEY
 from crm.models import AuditLog, StaffUser, Ticket
 from crm.reports import LogFilter, find_messages, guest_profile
 from crm.ticket_work import can_see
+from handlers.types import parse_number
 
 CHANNELS = ("telegram", "web", "terminal")
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -56,7 +58,7 @@ async def logs_page(ctx: StaffContext) -> web.StreamResponse:
         category=query.get("category") or None if (query.get("category") or "").isidentifier() else None,
         sentiment=query.get("sentiment") if query.get("sentiment") in SENTIMENTS else None,
         guest=(query.get("guest") or "")[:100] or None,
-        before_id=int(before) if before.isdigit() else None,
+        before_id=parse_number(before),
     )
     text = (query.get("q") or "")[:200]
     clause = await ctx.request.app[INDEX_KEY].clause(text)
@@ -92,7 +94,9 @@ async def guest_page(ctx: StaffContext) -> web.StreamResponse:
     if not ctx.can("manager") and not await _agent_may_see_guest(ctx, guest_id):
         return forbidden(ctx.request)
     async with ctx.deps.db.write() as session:
-        profile = await guest_profile(session, guest_id)
+        # agents: only their department's tickets of this guest, and the lines that belong to them
+        visible = None if ctx.can("manager") else partial(can_see, ctx.user)
+        profile = await guest_profile(session, guest_id, tickets=visible)
         if profile is not None:
             session.add(AuditLog(actor=ctx.actor, action="guest.view", target=f"guest:{guest_id}"))
         staff = (await session.execute(select(StaffUser))).scalars().all()

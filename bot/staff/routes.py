@@ -33,6 +33,7 @@ from crm.reports import QueueFilter, ticket_detail, ticket_queue
 from crm.staff import list_staff
 from crm.ticket_work import OPEN_STATUSES, WorkError, add_note, can_see, claim, reassign, reply
 from handlers.ticket_actions import resolve_ticket
+from handlers.types import parse_number
 
 STATUSES = ("active", "open", "claimed", "resolved", "closed", "all")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -145,8 +146,9 @@ class TimelineEvent(NamedTuple):
 
 
 def _actor(ctx: StaffContext, actor: str, names: dict[int, str]) -> str:
-    if actor.startswith("staff:") and actor[6:].isdigit():
-        return names.get(int(actor[6:]), actor)
+    staff_id = parse_number(actor.removeprefix("staff:")) if actor.startswith("staff:") else None
+    if staff_id is not None:
+        return names.get(staff_id, actor)
     return ctx.t("dash.author.bot") if actor == "bot" else actor
 
 
@@ -165,10 +167,10 @@ async def ticket_action(ctx: StaffContext) -> web.StreamResponse:
             elif action == "resolve":
                 await resolve_ticket(session, ctx.deps.catalog, user, ticket_id, ctx.field("root_cause"))
             elif action == "reassign":
-                assignee = ctx.field("assignee")
-                if not assignee.isdigit():
+                assignee = parse_number(ctx.field("assignee"))
+                if assignee is None:
                     raise WorkError("no_such_staff", ticket=ticket_id)
-                await reassign(session, user, ticket_id, int(assignee))
+                await reassign(session, user, ticket_id, assignee)
             else:
                 await add_note(session, user, ticket_id, ctx.field("note"))
     except WorkError as error:

@@ -10,6 +10,7 @@ from bot.staff.formatting import department, url
 from bot.staff.pages import ROW_ID, SECURITY_HEADERS
 from crm.models import AuditLog, StaffSession, StaffUser
 from crm.staff import ROLES, StaffError, add_staff, list_staff
+from handlers.types import parse_number
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -42,7 +43,7 @@ async def create_user(ctx: StaffContext) -> web.StreamResponse:
             await add_staff(
                 session, ctx.field("name"), ctx.field("role"), ctx.field("password"),
                 department=chosen if chosen in ctx.deps.settings.departments else None,
-                telegram_user_id=int(telegram) if telegram.isdigit() else None,
+                telegram_user_id=parse_number(telegram),
                 actor=ctx.actor,
             )
     except StaffError as error:

@@ -14,10 +14,11 @@ import os
 import secrets
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import update
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -26,12 +27,11 @@ from telegram.warnings import PTBUserWarning
 from bot.channels.telegram.staff import STAFF_INBOX, TelegramStaff
 from bot.config import TelegramSettings
 from bot.delivery import Deliverer, SendError, attempting
+from bot.inbox_sweep import InboxSweeper
 from bot.pipeline import Pending, Pipeline
 from bot.ratelimit import RateLimiter
 from crm.inbox import accept_many as inbox_accept_many
-from crm.inbox import pending_ids
 from crm.models import Outbox
-from crm.types import utcnow
 from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,6 @@ MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ["message", "callback_query"]
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SWEEP_SECONDS = 30
-STALE_SECONDS = 60
 EXTRA_CONNECTIONS = 8  # answerCallbackQuery, staff cards and edits beside the outbox sends
 
 
@@ -159,7 +157,7 @@ class TelegramChannel:
         )
         self.app.add_handler(TypeHandler(InboxItem, self._on_item))
         self._poller: asyncio.Task[None] | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = InboxSweeper(pipeline.db, (CHANNEL, STAFF_INBOX), self._queue, name="telegram-inbox-sweep")
         self._stopping = asyncio.Event()
         self._in_flight = asyncio.Semaphore(settings.max_concurrent_sends)
         staff = settings.staff_chat_id
@@ -183,7 +181,7 @@ class TelegramChannel:
         # What an earlier run accepted but did not process, queued before any new intake: recovering after
         # polling started would queue the new updates a second time (harmless, the claim decides, but each
         # would cost a read and a reply lookup).
-        await self._recover()
+        await self._sweeper.recover()
         if primary and self.uses_webhook:
             await self.app.bot.set_webhook(
                 self.settings.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
@@ -191,33 +189,21 @@ class TelegramChannel:
         elif primary:
             await self.app.bot.delete_webhook()
             self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
-        self._sweeper = asyncio.create_task(self._sweep(), name="telegram-inbox-sweep")
+        self._sweeper.start()  # another worker may die holding updates it accepted
 
-    async def _recover(self, received_before: datetime | None = None) -> None:
-        """Queue updates that were committed but never processed (a crashed worker's, or our own)."""
-        for channel in (CHANNEL, STAFF_INBOX):
-            for inbox_id, _channel, chat_key in await pending_ids(self.pipeline.db, channel, received_before=received_before):
-                await self.app.update_queue.put(InboxItem(inbox_id, channel, chat_key))
-
-    async def _sweep(self) -> None:
-        """Another worker may die holding updates it accepted: pick up anything pending for a while.
-        Claiming is transactional, so an update that is merely slow is still processed only once."""
-        while not self._stopping.is_set():
-            await asyncio.sleep(SWEEP_SECONDS)
-            try:
-                await self._recover(received_before=utcnow() - timedelta(seconds=STALE_SECONDS))
-            except Exception:  # the database may be briefly unavailable; the next sweep retries
-                log.exception("inbox sweep failed")
+    async def _queue(self, inbox_id: int, channel: str, chat_key: str) -> None:
+        """A committed but unprocessed update (a crashed worker's, or our own) joins the processing queue."""
+        await self.app.update_queue.put(InboxItem(inbox_id, channel, chat_key))
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in (self._sweeper, self._poller):  # awaited: neither may touch the store after it is disposed
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
+        await self._sweeper.stop()
+        if self._poller is not None:  # awaited: it must not touch the store after it is disposed
+            self._poller.cancel()
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -301,14 +287,25 @@ class TelegramChannel:
     async def send(self, row: Outbox) -> str | None:
         if not row.chat_id:
             raise SendError("no chat id", retry=False)
-        return await self._send(row.chat_id, row.text, row.buttons)
+        return await self._send(row.chat_id, row.text, row.buttons, row=row)
 
-    async def _send(self, chat_id: str, text: str, buttons: list[dict[str, str]]) -> str | None:
+    async def _send(
+        self, chat_id: str, text: str, buttons: list[dict[str, str]], *, row: Outbox | None = None
+    ) -> str | None:
+        """Send a text in as many pieces as Telegram's limit needs. For an outbox row, each piece but the
+        last is recorded as sent (the row's ``external_id``, ``parts:<n>:<message id>``) before the next
+        leaves, so a retry after a later piece failed or timed out starts at that piece instead of sending
+        the guest the whole text again."""
         pieces = split_text(text)
-        message_id: str | None = None
-        for index, piece in enumerate(pieces):
+        done, message_id = _parts_sent(row.external_id if row is not None else None)
+        for index, piece in enumerate(pieces[done:], start=done):
             markup = _keyboard(buttons) if index == len(pieces) - 1 else None
             message_id = await self._send_piece(chat_id, piece, markup)
+            if row is not None and row.id is not None and index < len(pieces) - 1:
+                row.external_id = f"{PARTS}{index + 1}:{message_id}"
+                async with self.pipeline.db.write(short=True) as session:
+                    progress = update(Outbox).where(Outbox.id == row.id)  # type: ignore[arg-type]
+                    await session.execute(progress.values(external_id=row.external_id))
         return message_id
 
     async def _send_piece(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> str:
@@ -330,6 +327,17 @@ class TelegramChannel:
                 except NetworkError as exc:
                     raise SendError(f"network: {exc}") from exc
         raise SendError("rate limited three times in a row")
+
+
+PARTS = "parts:"
+
+
+def _parts_sent(external_id: str | None) -> tuple[int, str | None]:
+    """(pieces already delivered, the last one's message id) from a row's ``parts:<n>:<id>`` progress."""
+    if not external_id or not external_id.startswith(PARTS):
+        return 0, None
+    count, _, message_id = external_id.removeprefix(PARTS).partition(":")
+    return (int(count), message_id or None) if count.isascii() and count.isdigit() else (0, None)
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -43,7 +43,7 @@ from crm.ticket_work import (
 )
 from crm.types import utcnow
 from handlers.ticket_actions import resolve_ticket
-from handlers.types import split_command
+from handlers.types import parse_number, split_command
 
 log = logging.getLogger(__name__)
 
@@ -356,9 +356,10 @@ class TelegramStaff:
         for card in cards:
             chat, _, message = (card.external_id or "").rpartition(":")
             chat = chat or str(self.default_chat or "")
-            if not chat or not message.isdigit():
+            message_id = parse_number(message)
+            if not chat or message_id is None:
                 continue
-            await self._edit(chat, int(message), (card.text + "\n" + footer)[:4096], markup)
+            await self._edit(chat, message_id, (card.text + "\n" + footer)[:4096], markup)
         return f"edited:{len(cards)}"
 
     async def _edit(self, chat: str, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -394,5 +395,4 @@ def _chat_id(message: Any) -> int | None:
 
 
 def _ticket_number(text: str) -> int | None:
-    cleaned = text.strip().lstrip("#")
-    return int(cleaned) if cleaned.isdigit() and len(cleaned) <= 12 else None
+    return parse_number(text.strip().lstrip("#"))

@@ -1,19 +1,31 @@
-"""The HTTP side: health check, the web chat (page, JSON API, WebSocket) on one aiohttp server."""
+"""The HTTP side: health check, the web chat (page, widget, JSON API, history, WebSocket) on one aiohttp server.
+
+Message ids make the web chat safe to retry: the page gives every message an id (``"id"``, at most 64
+characters, unique within the session) and re-sends it, same id, until it is answered — after a dropped
+connection, a reload or a server restart. The inbox row is unique per ``<session>:<id>``, so a repeat is
+never processed twice: it gets the replies the first one was given. Rows a crash left unprocessed are
+taken up by the inbox sweep at start-up, so even a guest who never comes back is answered in the log.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
 from bot import static_files
+from bot.channels.web.history import MIN_SESSION, conversation
 from bot.channels.web.push import WebPush
-from bot.pipeline import Pipeline, Result
+from bot.inbox_sweep import InboxSweeper
+from bot.pipeline import Pipeline, Result, clean_text
+from handlers.i18n import localize, normalize_locale
 from handlers.types import Inbound, split_command
 
 log = logging.getLogger(__name__)
@@ -23,7 +35,7 @@ MAX_BODY = 64 * 1024
 MAX_TEXT = 20_000
 MAX_BUTTON = 64
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PIPELINE_KEY = web.AppKey("pipeline", Pipeline)
 PUSH_KEY = web.AppKey("web_push", WebPush)  # open sockets per session, for messages staff send to guests
 
@@ -56,14 +68,14 @@ def validate(body: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {"session": session}
     text, button = body.get("text"), body.get("button")
     if button is not None:
-        if not isinstance(button, str) or len(button.encode()) > MAX_BUTTON:
+        if not isinstance(button, str) or len(button.encode("utf-8", "surrogatepass")) > MAX_BUTTON:
             raise BadRequest("'button' must be a string of at most 64 bytes")
-        payload["button"] = button
+        payload["button"] = clean_text(button)
     elif isinstance(text, str):
         command, rest = split_command(text)
         if command:
             payload["command"], text = command, rest
-        payload["text"] = text[:MAX_TEXT]
+        payload["text"] = clean_text(text[:MAX_TEXT])  # stored as given would fail on a lone surrogate
         payload["truncated"] = len(text) > MAX_TEXT
     else:
         raise BadRequest("send 'text' (a string) or 'button'")
@@ -71,7 +83,9 @@ def validate(body: Any) -> dict[str, Any]:
     if isinstance(lang, str) and len(lang) <= 16:
         payload["lang"] = lang
     message_id = body.get("id")
-    payload["id"] = message_id if isinstance(message_id, str) and _ID.match(message_id) else uuid.uuid4().hex
+    if message_id is not None and not (isinstance(message_id, str) and _ID.match(message_id)):
+        raise BadRequest("'id' must be 1-64 letters, digits, '.', ':', '-' or '_'")
+    payload["id"] = message_id or uuid.uuid4().hex  # without an id a retry is a new message
     return payload
 
 
@@ -79,8 +93,8 @@ async def _submit(pipeline: Pipeline, payload: dict[str, Any]) -> Result:
     return await pipeline.submit(CHANNEL, f"{payload['session']}:{payload['id']}", payload["session"], payload)
 
 
-def _answer(result: Result) -> dict[str, Any]:
-    return {"replies": [reply.as_dict() for reply in result.replies]}
+def _answer(payload: dict[str, Any], result: Result) -> dict[str, Any]:
+    return {"id": payload["id"], "replies": [reply.as_dict() for reply in result.replies]}
 
 
 async def chat_api(request: web.Request) -> web.Response:
@@ -90,7 +104,24 @@ async def chat_api(request: web.Request) -> web.Response:
         message = str(exc) if isinstance(exc, BadRequest) else "body must be JSON"
         return web.json_response({"error": message}, status=400)
     result = await _submit(request.app[PIPELINE_KEY], payload)
-    return web.json_response(_answer(result), dumps=_dumps)
+    return web.json_response(_answer(payload, result), dumps=_dumps)
+
+
+async def chat_history(request: web.Request) -> web.Response:
+    """``{"messages": [...]}``, oldest first (see bot.channels.web.history)."""
+    session = request.query.get("session", "")
+    if len(session) < MIN_SESSION or not _SESSION.match(session):
+        return web.json_response({"error": f"'session' must be {MIN_SESSION}-100 letters, digits, '-' or '_'"},
+                                 status=400)
+    messages = await conversation(request.app[PIPELINE_KEY].db, session)
+    return web.json_response({"messages": messages}, dumps=_dumps, headers={"Cache-Control": "no-store"})
+
+
+async def chat_hotel(request: web.Request) -> web.Response:
+    """The hotel's name for the page's header, in the page's language."""
+    settings = request.app[PIPELINE_KEY].settings
+    locale = normalize_locale(request.query.get("lang")) or settings.default_language
+    return web.json_response({"name": localize(settings.hotel.names, locale)}, dumps=_dumps)
 
 
 async def chat_socket(request: web.Request) -> web.WebSocketResponse:
@@ -111,7 +142,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 continue
             push.subscribe(payload["session"], socket)
             result = await _submit(pipeline, payload)
-            await socket.send_str(_dumps({"id": payload["id"], **_answer(result)}))
+            await socket.send_str(_dumps(_answer(payload, result)))
     finally:
         push.unsubscribe(socket)
     return socket
@@ -130,21 +161,31 @@ async def healthz(request: web.Request) -> web.Response:
 # bare URL, so they are revalidated on every load (a cheap 304) and a deploy shows at once.
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 STATIC_PREFIX: Final = "/static"
-STATIC_HEADERS: Final = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self'",
-    "X-Content-Type-Options": "nosniff",
-}
+
+
+def static_headers(embed_origins: list[str]) -> dict[str, str]:
+    """The page's CSP: its own files only, and framed only by the hotel's configured sites (the widget)."""
+    ancestors = " ".join(embed_origins) if embed_origins else "'none'"
+    return {"Content-Security-Policy": f"default-src 'self'; connect-src 'self'; frame-ancestors {ancestors}"}
 
 
 async def chat_page(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
 
 
-async def _static_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """The chat page's CSP and cache policy on the page and its files (and only there)."""
-    if request.path != "/" and not request.path.startswith(STATIC_PREFIX + "/"):
-        return
-    static_files.apply(response, STATIC_HEADERS, "no-cache")  # keep a copy, but ask before using it
+async def _nosniff(_request: web.Request, response: web.StreamResponse) -> None:
+    """Every response of the server (API, errors, dashboard, metrics): a browser never guesses a type."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+
+
+def _static_headers(headers: dict[str, str]) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    async def apply(request: web.Request, response: web.StreamResponse) -> None:
+        """The chat page's CSP and cache policy on the page and its files (and only there)."""
+        if request.path != "/" and not request.path.startswith(STATIC_PREFIX + "/"):
+            return
+        static_files.apply(response, headers, "no-cache")  # keep a copy, but ask before using it
+
+    return apply
 
 
 def create_web_app(pipeline: Pipeline) -> web.Application:
@@ -152,15 +193,42 @@ def create_web_app(pipeline: Pipeline) -> web.Application:
     app[PIPELINE_KEY] = pipeline
     app[PUSH_KEY] = WebPush(pipeline.db, lambda: pipeline.on_outbox())
 
+    async def disconnect(app: web.Application) -> None:
+        await app[PUSH_KEY].disconnect()
+
     async def close_push(app: web.Application) -> None:
         await app[PUSH_KEY].close()
 
+    app.on_shutdown.append(disconnect)
     app.on_cleanup.append(close_push)  # AppRunner.cleanup(), which Concierge.stop() awaits before dispose()
+    app.cleanup_ctx.append(_sweep_inbox)
     pipeline.register_channel(CHANNEL, parse_web_payload, push=False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/", chat_page)
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, name="chat-static")
-    app.on_response_prepare.append(_static_headers)
+    app.on_response_prepare.append(_nosniff)
+    app.on_response_prepare.append(_static_headers(static_headers(pipeline.settings.http.embed_origins)))
     app.router.add_post("/api/chat", chat_api)
+    app.router.add_get("/api/chat/history", chat_history)
+    app.router.add_get("/api/chat/hotel", chat_hotel)
     app.router.add_get("/ws", chat_socket)
     return app
+
+
+async def _sweep_inbox(app: web.Application) -> AsyncIterator[None]:
+    """Web messages a crash left unprocessed: answered at start-up (the page's re-send then gets the
+    replies), and rows a dead worker left, every sweep. Stopped before the store is disposed."""
+    pipeline = app[PIPELINE_KEY]
+
+    async def take(inbox_id: int, channel: str, chat_key: str) -> None:
+        task = asyncio.create_task(pipeline.process(inbox_id, chat=(channel, chat_key)))  # chats concurrently
+        recovering.add(task)  # a chat's rows still in order: each takes the chat's turn as it starts
+        task.add_done_callback(recovering.discard)
+
+    recovering: set[asyncio.Task[Result]] = set()
+    sweeper = InboxSweeper(pipeline.db, (CHANNEL,), take, name="web-inbox-sweep")
+    await sweeper.recover()
+    sweeper.start()
+    yield
+    await sweeper.stop()
+    await asyncio.gather(*recovering, return_exceptions=True)

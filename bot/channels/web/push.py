@@ -16,8 +16,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
+from bot.channels.web.history import staff_line
 from bot.delivery import HELD
 from crm.db import Database
 from crm.models import Outbox
@@ -41,6 +42,12 @@ class WebPush:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def disconnect(self) -> None:
+        """Close every guest's socket at shutdown ("going away": the page reconnects to whoever serves next).
+        An open socket's handler would otherwise hold the server's stop for its whole shutdown timeout."""
+        sockets = {socket for group in self._sockets.values() for socket in group}
+        await asyncio.gather(*(s.close(code=WSCloseCode.GOING_AWAY) for s in sockets), return_exceptions=True)
 
     def sessions(self) -> list[str]:
         """The sessions this process can push to now (for the outbox claim)."""
@@ -80,9 +87,11 @@ class WebPush:
         sockets = [s for s in self._sockets.get(row.chat_id or "", ()) if not s.closed]
         if not sockets:
             return HELD
-        frame = json.dumps(
-            {"from": "staff", "replies": [{"text": row.text, "buttons": row.buttons}]}, ensure_ascii=False
-        )
+        line_id, name = await staff_line(self.db, row.guest_id, row.ticket_id, row.text)
+        frame = json.dumps({
+            "from": "staff", "staff_name": name, "message_id": line_id,
+            "replies": [{"text": row.text, "buttons": row.buttons}],
+        }, ensure_ascii=False)
         delivered = 0
         for socket in sockets:
             try:
