@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from crm.conversation import take_over
 from crm.messages import log_message
 from crm.models import ChannelIdentity, Message, Outbox, StaffUser, Ticket
 from crm.outbox import enqueue
@@ -187,6 +188,7 @@ async def reply(
     if ticket.status == "open":
         ticket.status, ticket.assignee_id = "claimed", user.id
     _first_response(ticket, now)
+    await take_over(session, ticket.guest_id, ticket.id or 0, user.id or 0, now)  # the guest's answer is theirs
     await add_event(session, ticket, "replied", actor=actor_of(user), note=body, now=now)
     await refresh_card(session, ticket)
     return Relayed(ticket, message, row)

@@ -43,6 +43,10 @@ class CancellationRule(Protocol):
     penalty_nights: int
 
 
+class HandoffRule(Protocol):
+    release_after_minutes: int
+
+
 class HotelConfig(Protocol):
     """The part of the hotel's settings that flows need (bot.config.Settings satisfies it)."""
 
@@ -58,6 +62,8 @@ class HotelConfig(Protocol):
     def room_types(self) -> Sequence[RoomTypeInfo]: ...
     @property
     def cancellation_policy(self) -> CancellationRule: ...
+    @property
+    def handoff(self) -> HandoffRule: ...
     @property
     def default_language(self) -> str: ...
     @property

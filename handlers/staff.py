@@ -15,9 +15,12 @@ from handlers.i18n import Catalog
 UNCERTAIN_LISTED = 20  # lines in one notice; the rest are counted in its title
 
 
-async def alert_staff(turn: Turn, ticket: Ticket, words: str, *, key: str = "staff.alert") -> None:
-    """Post the ticket to staff with the guest's own words, in the staff's language."""
-    locale = turn.staff_locale
+async def alert_staff(
+    turn: Turn, ticket: Ticket, words: str, *, key: str = "staff.alert", locale: str | None = None
+) -> None:
+    """Post the ticket to staff with the guest's own words, in the staff's language (the holder's, when a
+    staff member holds the conversation and has chosen one)."""
+    locale = locale if locale in turn.hotel.languages else turn.staff_locale
     catalog = turn.catalog
     text = catalog.text(
         locale,

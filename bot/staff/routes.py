@@ -28,11 +28,11 @@ from bot.staff.deps import DEPS_KEY, StaffDeps
 from bot.staff.formatting import category, department, local, transcript, url
 from bot.staff.pages import ROW_ID, SECURITY_HEADERS, setup_pages
 from bot.staff.search import start_indexer
-from crm.models import Guest, StaffUser, Ticket
+from crm.models import ConversationState, Guest, StaffUser, Ticket
 from crm.reports import QueueFilter, ticket_detail, ticket_queue
 from crm.staff import list_staff
 from crm.ticket_work import OPEN_STATUSES, WorkError, add_note, can_see, claim, reassign, reply
-from handlers.ticket_actions import resolve_ticket
+from handlers.ticket_actions import hand_back, resolve_ticket
 
 STATUSES = ("active", "open", "claimed", "resolved", "closed", "all")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -52,7 +52,7 @@ def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
     router.add_get("/staff/lang", switch_language)
     router.add_get("/staff/tickets", queue_page)
     router.add_get(f"/staff/tickets/{{ticket_id:{ROW_ID}}}", ticket_page)
-    router.add_post(f"/staff/tickets/{{ticket_id:{ROW_ID}}}/{{action:claim|reply|resolve|reassign|note}}", ticket_action)
+    router.add_post(f"/staff/tickets/{{ticket_id:{ROW_ID}}}/{{action:claim|reply|resolve|reassign|note|handback}}", ticket_action)
     logs.add_routes(router)
     reports.add_routes(router)
     users.add_routes(router)
@@ -94,14 +94,23 @@ async def queue_page(ctx: StaffContext) -> web.StreamResponse:
 
 
 # --- one ticket ----------------------------------------------------------------------------------------------
-async def _load(ctx: StaffContext, ticket_id: int) -> tuple[Ticket, Guest | None, list[StaffUser]] | None:
+class Loaded(NamedTuple):
+    ticket: Ticket
+    guest: Guest | None
+    staff: list[StaffUser]
+    held: bool  # the guest's conversation is with staff on this ticket (the bot only relays)
+
+
+async def _load(ctx: StaffContext, ticket_id: int) -> Loaded | None:
     async with ctx.deps.db.read() as session:
         ticket = await session.get(Ticket, ticket_id)
         if ticket is None:
             return None
         guest = await session.get(Guest, ticket.guest_id)
         staff = await list_staff(session)
-    return ticket, guest, staff
+        state = await session.get(ConversationState, ticket.guest_id)
+    held = state is not None and state.handoff and state.handoff_ticket_id == ticket.id
+    return Loaded(ticket, guest, staff, held)
 
 
 @guarded("agent")
@@ -113,7 +122,7 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
     loaded = await _load(ctx, ticket_id)
     if loaded is None:
         raise web.HTTPNotFound(text=ctx.t("card.error.not_found", ticket=ticket_id))
-    ticket, guest, staff = loaded
+    ticket, guest, staff, held = loaded
     if not can_see(ctx.user, ticket):
         return forbidden(ctx.request)
     async with ctx.deps.db.read() as session:
@@ -129,7 +138,7 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
     return ctx.page(
         "ticket.html", f"#{ticket.id}", section="tickets", error=error, status=status_code,
         ticket=ticket, guest=guest, names=names, timeline=timeline, assignees=assignees,
-        is_open=ticket.status in OPEN_STATUSES,
+        is_open=ticket.status in OPEN_STATUSES, held=held,
         may_reassign=ctx.can("manager") or ticket.assignee_id == ctx.user.id,
         lines=transcript(ctx, messages, highlight_ticket=ticket.id, staff_names=names),
     )
@@ -169,6 +178,8 @@ async def ticket_action(ctx: StaffContext) -> web.StreamResponse:
                 if not assignee.isdigit():
                     raise WorkError("no_such_staff", ticket=ticket_id)
                 await reassign(session, user, ticket_id, int(assignee))
+            elif action == "handback":
+                await hand_back(session, ctx.deps.catalog, user, ticket_id)
             else:
                 await add_note(session, user, ticket_id, ctx.field("note"))
     except WorkError as error:
@@ -179,5 +190,6 @@ async def ticket_action(ctx: StaffContext) -> web.StreamResponse:
         message = ctx.t(f"card.error.{error.code}", **{"ticket": ticket_id, "name": "", "channel": "", **error.details})
         return await _render_ticket(ctx, ticket_id, error=message, status_code=409)
     ctx.deps.deliverer.wake()
-    done = {"claim": "claimed", "reply": "replied", "resolve": "resolved", "reassign": "reassigned", "note": "noted"}[action]
+    done = {"claim": "claimed", "reply": "replied", "resolve": "resolved", "reassign": "reassigned", "note": "noted",
+            "handback": "handed_back"}[action]
     raise web.HTTPSeeOther(url(f"/staff/tickets/{ticket_id}", done=done), headers=SECURITY_HEADERS)
