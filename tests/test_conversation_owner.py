@@ -125,3 +125,22 @@ async def test_the_conversation_returns_to_the_bot_on_resolve_hand_back_or_staff
         back = await guest.say("早餐几点")
         assert "暂时没有回复" in back and "6:30" in back
         assert "returned_to_bot" in await _events(app, 3)
+
+
+async def test_a_fault_complaint_is_guest_relations_and_a_work_order_for_the_engineers(app: Concierge) -> None:
+    async with client() as http:
+        guest = WebGuest(app, http, "fault")
+        ack = await guest.say("1203房间的空调坏了，一直滴水，吵得睡不着")
+        complaint, order = await _tickets(app)
+        assert (complaint.category, complaint.department, complaint.room_number) == ("complaint", "guest_relations", "1203")
+        assert (order.category, order.department, order.room_number) == ("maintenance", "maintenance", "1203")
+        assert "#1" in ack and "#2" in ack and "1203" in ack
+        assert "linked" in await _events(app, 1) and "linked" in await _events(app, 2)
+
+        roomless = WebGuest(app, http, "fault-no-room")
+        asked = await roomless.say("空调坏了，一直滴水，吵得睡不着，太差了")
+        assert "房间号" in asked and [t.category for t in await _tickets(app)] == ["complaint", "maintenance", "complaint"]
+        await roomless.say("1705")
+        *_, complaint2, order2 = await _tickets(app)
+        assert (order2.category, order2.room_number, complaint2.room_number) == ("maintenance", "1705", "1705")
+        assert "linked" in await _events(app, complaint2.id or 0)

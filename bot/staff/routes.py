@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from bot.staff import logs, reports, users
+from bot.staff import live, logs, reports, users
 from bot.staff.auth import (
     THROTTLE_KEY,
     LoginThrottle,
@@ -38,8 +38,9 @@ STATUSES = ("active", "open", "claimed", "resolved", "closed", "all")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
-    """Mount the dashboard on the web app, with what it needs from the running service."""
+def add_staff_routes(app: web.Application, deps: StaffDeps) -> live.LiveFeed:
+    """Mount the dashboard on the web app, with what it needs from the running service; returns the live
+    feed, for the service to wake when it commits something staff should see."""
     app[DEPS_KEY] = deps
     app[THROTTLE_KEY] = LoginThrottle()
     setup_pages(app)  # templates, and /staff/static/ as an aiohttp static route
@@ -57,6 +58,7 @@ def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
     reports.add_routes(router)
     users.add_routes(router)
     start_indexer(app, deps)
+    return live.add_routes(app, deps)
 
 
 async def _home(_request: web.Request) -> web.StreamResponse:
