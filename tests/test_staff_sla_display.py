@@ -62,3 +62,24 @@ async def test_a_reopened_ticket_is_running_again_with_its_owner(app: Concierge)
     assert "处理中" in row and MANAGER in row  # claimed by whoever had it, not "待认领 · wang.jl"
     first, resolution = _slas(row + "\n")
     assert "按时完成" in first and resolution.startswith("解决时限 剩余")  # resolution is running again
+
+
+async def test_reports_count_unanswered_overdue_tickets_and_show_denominators(app: Concierge) -> None:
+    """Issue 15: "首次响应按时率 100%" while a complaint was unanswered and overdue."""
+    async with client() as http:
+        await WebGuest(app, http, "ignored").say("太失望了，投诉！房间又脏又吵")
+        await WebGuest(app, http, "answered").say("我的账单多收了一晚")
+        async with app.db.write() as session:
+            await session.execute(update(Ticket).where(Ticket.id == 1).values(respond_due=utcnow() - timedelta(minutes=5)))
+        await login(http, app, MANAGER)
+        async with http.get(base(app) + "/staff/tickets/2") as response:
+            token = csrf_of(await response.text())
+        async with http.post(base(app) + "/staff/tickets/2/reply", data={"csrf": token, "text": "马上为您核对"}):
+            pass
+        async with http.get(base(app) + "/staff/reports") as response:
+            page = await response.text()
+    summary = re.sub(r"<[^>]+>", "|", page.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    cells = [cell for cell in summary.split("|") if cell.strip()]
+    assert cells[1] == "50%（2 单到期，1 单按时）"  # the overdue unanswered complaint is late, not left out
+    assert cells[2] == "暂无数据"  # nothing due for resolution yet: not "100%", not "—"
+    assert page.count("暂无数据") >= 3  # and the empty charts (CSAT, NPS with no surveys) say so
