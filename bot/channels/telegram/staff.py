@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +44,7 @@ from crm.ticket_work import (
     ticket_of_staff_message,
 )
 from crm.types import utcnow
+from handlers.i18n import localize
 from handlers.ticket_actions import resolve_ticket
 from handlers.types import split_command
 
@@ -52,6 +55,9 @@ STAFF = "staff"
 PREFIX = "staff:"
 _CALLBACK = re.compile(r"^staff:(claim|resolve|reply):(\d{1,12})$")
 MAX_LISTED = 30
+# The language of what is being written now: the staff member's who acted (their answers, the cards they
+# ask for), else the hotel's. A context variable, so each concurrent update or send has its own.
+_LOCALE: ContextVar[str | None] = ContextVar("staff_locale", default=None)
 
 
 @dataclass
@@ -104,7 +110,17 @@ class TelegramStaff:
 
     @property
     def locale(self) -> str:
-        return self.settings.default_language
+        return _LOCALE.get() or self.settings.default_language
+
+    @contextmanager
+    def speaking_to(self, user: StaffUser | None) -> Iterator[None]:
+        """Word everything inside in this staff member's language (when they chose one we speak)."""
+        language = user.language if user is not None and user.language in self.settings.languages else None
+        token = _LOCALE.set(language)
+        try:
+            yield
+        finally:
+            _LOCALE.reset(token)
 
     def t(self, key: str, **values: object) -> str:
         return self.catalog.text(self.locale, key, **values)
@@ -155,6 +171,13 @@ class TelegramStaff:
         if user is None:
             outcome.callback_text, outcome.alert = self.t("card.refused"), True
             return outcome
+        with self.speaking_to(user):
+            return await self._act(session, user, match, callback, outcome)
+
+    async def _act(
+        self, session: AsyncSession, user: StaffUser, match: re.Match[str] | None, callback: dict[str, Any],
+        outcome: Outcome,
+    ) -> Outcome:
         if match is None:
             outcome.callback_text = self.t("card.error.stale")
             return outcome
@@ -196,6 +219,13 @@ class TelegramStaff:
         if user is None:
             await self._post(session, self.t("card.refused"), chat)
             return
+        with self.speaking_to(user):
+            await self._command(session, user, chat, ticket_id, command, rest, text)
+
+    async def _command(
+        self, session: AsyncSession, user: StaffUser, chat: int, ticket_id: int | None, command: str | None,
+        rest: str, text: str,
+    ) -> None:
         try:
             if ticket_id is not None and command is None:
                 await reply(session, user, ticket_id, text)
@@ -279,7 +309,7 @@ class TelegramStaff:
         department = self.settings.departments.get(code)
         if department is None:
             return code
-        return department.en if self.locale == "en" else department.zh
+        return localize(department, self.locale)
 
     def _time(self, moment: datetime | None) -> str:
         if moment is None:
