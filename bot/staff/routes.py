@@ -25,7 +25,7 @@ from bot.staff.auth import (
     switch_language,
 )
 from bot.staff.deps import DEPS_KEY, StaffDeps
-from bot.staff.formatting import category, department, local, transcript, url
+from bot.staff.formatting import category, department, fold_before, local, transcript, url
 from bot.staff.pages import ROW_ID, SECURITY_HEADERS, setup_pages
 from bot.staff.search import start_indexer
 from crm.models import ConversationState, Guest, StaffUser, Ticket
@@ -135,6 +135,7 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
                       _actor(ctx, event.actor, names), event.note[:500])
         for event in events
     ]
+    earlier, lines = fold_before(transcript(ctx, messages, highlight_ticket=ticket.id, staff_names=names), ticket.id or 0)
     assignees = [(str(m.id), f"{m.name} · {department(ctx, m.department) if m.department else ctx.t('dash.role.' + m.role)}")
                  for m in staff if m.active and m.id is not None]
     return ctx.page(
@@ -142,7 +143,7 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
         ticket=ticket, guest=guest, names=names, timeline=timeline, assignees=assignees,
         is_open=ticket.status in OPEN_STATUSES, held=held,
         may_reassign=ctx.can("manager") or ticket.assignee_id == ctx.user.id,
-        lines=transcript(ctx, messages, highlight_ticket=ticket.id, staff_names=names),
+        earlier=earlier, lines=lines,
     )
 
 
@@ -158,7 +159,7 @@ class TimelineEvent(NamedTuple):
 def _actor(ctx: StaffContext, actor: str, names: dict[int, str]) -> str:
     if actor.startswith("staff:") and actor[6:].isdigit():
         return names.get(int(actor[6:]), actor)
-    return ctx.t("dash.author.bot") if actor == "bot" else actor
+    return ctx.t_or(f"dash.author.{actor}", actor)
 
 
 @guarded("agent")
