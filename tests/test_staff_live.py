@@ -101,7 +101,7 @@ async def test_the_open_queue_shows_a_new_web_chat_ticket_without_a_reload(app: 
             await staff.fill("input[name=password]", PASSWORD)
             await staff.click("form button[type=submit]")
             await staff.wait_for_url(lambda url: "/staff/login" not in url)
-            await staff.wait_for_function("document.body.dataset.liveState === 'open'")
+            await staff.wait_for_selector("body[data-live-state=open]", state="attached")
             await staff.evaluate("window.notReloaded = true")
             await staff.screenshot(path=str(shots / "live-1-empty-queue.png"))
 
@@ -119,6 +119,19 @@ async def test_the_open_queue_shows_a_new_web_chat_ticket_without_a_reload(app: 
             assert await staff.evaluate("window.notReloaded === true")
             await staff.screenshot(path=str(shots / "live-2-ticket-arrived.png"))
             await guest.screenshot(path=str(shots / "live-0-guest-chat.png"))
+            await staff.click("#queue-list a[href='/staff/tickets/1']")
+            await staff.wait_for_selector("section.facts[data-ticket='1']")
+            await staff.fill("textarea[name=text]", "非常抱歉，工程师马上上门，请问现在方便吗？")
+            await staff.click("button[name=send]")  # the manager now holds the conversation
+            await guest.wait_for_selector("li.msg--staff:has-text('工程师马上上门')")
+            await staff.wait_for_url(lambda url: "done=replied" in url)
+            await staff.wait_for_selector("body[data-live-state=open]", state="attached")
+            await guest.fill("#text", "方便，我在房间等")
+            await guest.press("#text", "Enter")
+            await staff.wait_for_selector("#conversation .line:has-text('我在房间等')")  # live on the ticket page
+            await staff.screenshot(path=str(shots / "live-3-ticket-page.png"), full_page=True)
+            await staff.goto(base(app) + "/staff/logs")
+            await staff.screenshot(path=str(shots / "live-4-logs.png"), full_page=True)
             await guest_context.close()
         finally:
             await browser.close()

@@ -53,7 +53,8 @@ async def test_pages_show_words_not_codes(app: Concierge) -> None:
     assert "[handoff]" not in shown and "▸ 点击了“联系人工”" in shown
     for code in (" web ", "neutral", "negative", "guest_wrote", "escalated", "replied", "zh-Hans"):
         assert code not in shown, code
-    assert "网页聊天" in shown and "客人来信" in shown
+    assert "网页聊天" in shown and "客人来信" in shown and "客人要求人工服务" in shown
+    assert "guest asked for a person" not in shown
 
     assert "高级双床房" in guest_page
     assert " twin " not in guest_page and " confirmed " not in guest_page and "已确认" in guest_page

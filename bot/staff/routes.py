@@ -8,6 +8,7 @@ with the CSRF token and redirect back (so a reload never repeats them). Logs and
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -132,7 +133,7 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
     names = {member.id: member.name for member in staff if member.id is not None}
     timeline = [
         TimelineEvent(local(ctx, event.created_at), ctx.t_or(f"dash.event.{event.kind}", event.kind),
-                      _actor(ctx, event.actor, names), event.note[:500])
+                      _actor(ctx, event.actor, names), _note(ctx, event.note[:500]))
         for event in events
     ]
     earlier, lines = fold_before(transcript(ctx, messages, highlight_ticket=ticket.id, staff_names=names), ticket.id or 0)
@@ -154,6 +155,17 @@ class TimelineEvent(NamedTuple):
     what: str
     who: str
     note: str
+
+
+_INTERNAL_NOTE = re.compile(r"[a-z][a-z -]{2,60}")  # "duty manager alerted": the bot's own words, not a person's
+
+
+def _note(ctx: StaffContext, note: str) -> str:
+    """The bot writes short English notes in the timeline ("duty manager alerted"); staff read them in
+    their language (``dash.note.<words_joined>``). Notes people typed are shown as they are."""
+    if not _INTERNAL_NOTE.fullmatch(note):
+        return note
+    return ctx.t_or("dash.note." + re.sub(r"[ -]+", "_", note), note)
 
 
 def _actor(ctx: StaffContext, actor: str, names: dict[int, str]) -> str:
