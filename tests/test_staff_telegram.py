@@ -74,7 +74,7 @@ async def test_staff_claims_replies_and_resolves_from_the_card(staffed_bot: Conc
     claim = fake_api.push_staff_button(STAFF_TG, "staff:claim:1", chat_id=STAFF_CHAT, message_id=card_id)
     await fake_api.wait_for(lambda: len(fake_api.edits) >= 1)
     assert "li.na" in fake_api.edits[-1].text and "已认领" in fake_api.edits[-1].text
-    assert _buttons(fake_api.edits[-1].reply_markup) == ["staff:resolve:1", "staff:reply:1"]
+    assert _buttons(fake_api.edits[-1].reply_markup) == ["staff:resolve:1", "staff:reply:1", "staff:handback:1"]
     ticket = await _ticket(staffed_bot, 1)
     assert ticket.status == "claimed" and ticket.first_response_at is not None
     await _wait(lambda: claim in fake_api.callback_texts)

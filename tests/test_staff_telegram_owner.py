@@ -60,3 +60,17 @@ async def test_answers_and_relays_are_in_the_staff_members_language(staffed_bot:
     assert [t.category for t in tickets] == ["other"] and tickets[0].room_number == "1502" and line.ticket_id == 1
     await settle(staffed_bot, fake=fake_api)
     assert len(fake_api.to_chat(GUEST)) == before  # no praise reply
+
+
+async def test_hand_back_from_the_card_returns_the_guest_to_the_bot(staffed_bot: Concierge, fake_api: FakeBotApi) -> None:
+    fake_api.push_text(GUEST, "转人工", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(GUEST) and fake_api.to_chat(STAFF_CHAT))
+    card = fake_api.to_chat(STAFF_CHAT)[0]
+    fake_api.push_reply(AGENT_TG, "您好，请讲", chat_id=STAFF_CHAT, reply_to=card.message_id)
+    await fake_api.wait_for(lambda: any("请讲" in sent.text for sent in fake_api.to_chat(GUEST)))
+    pressed = fake_api.push_staff_button(AGENT_TG, "staff:handback:1", chat_id=STAFF_CHAT, message_id=card.message_id)
+    await fake_api.wait_for(lambda: pressed in fake_api.callback_texts)
+    assert "交还机器人" in fake_api.callback_texts[pressed]
+    await fake_api.wait_for(lambda: any("由我继续" in sent.text for sent in fake_api.to_chat(GUEST)))
+    fake_api.push_text(GUEST, "早餐几点", first_name="王")
+    await fake_api.wait_for(lambda: any("6:30" in sent.text for sent in fake_api.to_chat(GUEST)))

@@ -45,7 +45,7 @@ from crm.ticket_work import (
 )
 from crm.types import utcnow
 from handlers.i18n import localize
-from handlers.ticket_actions import resolve_ticket
+from handlers.ticket_actions import hand_back, resolve_ticket
 from handlers.types import split_command
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 STAFF_INBOX = "telegram_staff"  # inbox channel of staff updates (kept apart from guests' "telegram")
 STAFF = "staff"
 PREFIX = "staff:"
-_CALLBACK = re.compile(r"^staff:(claim|resolve|reply):(\d{1,12})$")
+_CALLBACK = re.compile(r"^staff:(claim|resolve|reply|handback):(\d{1,12})$")
 MAX_LISTED = 30
 # The language of what is being written now: the staff member's who acted (their answers, the cards they
 # ask for), else the hotel's. A context variable, so each concurrent update or send has its own.
@@ -189,6 +189,9 @@ class TelegramStaff:
             elif action == "resolve":
                 await resolve_ticket(session, self.catalog, user, ticket_id)
                 outcome.callback_text = self.t("card.done.resolved", ticket=ticket_id)
+            elif action == "handback":
+                await hand_back(session, self.catalog, user, ticket_id)
+                outcome.callback_text = self.t("card.done.handed_back", ticket=ticket_id)
             else:
                 ticket = await session.get(Ticket, ticket_id)
                 if ticket is None or not can_see(user, ticket):
@@ -343,7 +346,9 @@ class TelegramStaff:
     def _buttons(self, ticket: Ticket) -> list[dict[str, str]]:
         if ticket.status not in OPEN_STATUSES:
             return []
-        actions = ["resolve", "reply"] if ticket.status == "claimed" else ["claim", "resolve", "reply"]
+        # Hand back: the conversation returns to the bot without resolving (only a claimed ticket's can be
+        # held by staff; pressing it when nobody holds the conversation says so).
+        actions = ["resolve", "reply", "handback"] if ticket.status == "claimed" else ["claim", "resolve", "reply"]
         return [{"label": self.t(f"card.button.{action}"), "value": f"staff:{action}:{ticket.id}"} for action in actions]
 
     def _chat_for(self, ticket: Ticket | None) -> int | None:
