@@ -105,12 +105,11 @@ def hand_to_staff(state: ConversationState, ticket_id: int) -> None:
 
 
 async def take_over(session: AsyncSession, guest_id: int, ticket_id: int, staff_id: int, now: datetime) -> None:
-    """A staff member wrote to the guest: the conversation is theirs (the guest's answers go to them, not
-    to the bot) until they resolve, hand it back or fall silent. A flow the bot was in is dropped."""
+    """A staff member wrote to the guest: the conversation is theirs, on the ticket they wrote on (the
+    guest's next words answer them, not the bot) until they resolve, hand it back or fall silent. A flow
+    the bot was in is dropped."""
     state = await load_state(session, guest_id)
-    if not state.handoff or state.handoff_ticket_id is None or state.staff_id is None:
-        state.handoff_ticket_id = ticket_id
-    state.handoff, state.staff_id, state.staff_active_at = True, staff_id, now
+    state.handoff, state.handoff_ticket_id, state.staff_id, state.staff_active_at = True, ticket_id, staff_id, now
     state.waiting_notice = 0
     state.flow, state.step, state.slots = None, None, {}
     state.low_confidence_streak = 0
