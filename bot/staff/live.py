@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
@@ -42,6 +43,10 @@ SLA_ACTOR: Final = "sla"  # an "escalated" event by the SLA sweep is a breach
 POLL_SECONDS: Final = 1.0  # how stale another worker's news may be; this process's own come at once
 HEARTBEAT_SECONDS: Final = 15.0  # keeps proxies from closing an idle stream, and notices a gone browser
 BATCH: Final = 200
+# On PostgreSQL ids come from a sequence when a row is inserted, not when its transaction commits: a turn
+# that inserted id 41 may commit after one that inserted 42 was read. Each poll looks this far behind the
+# highest id seen and skips the ids it has already announced.
+LOOKBACK: Final = 100
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ class LiveFeed:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._cursor: int | None = None
+        self._seen: deque[int] = deque(maxlen=4 * LOOKBACK)
+        self._floor: int = 0  # the newest id when listening started: older rows are history, not news
 
     def wake(self) -> None:
         """Something was just committed here: look now rather than at the next poll."""
@@ -70,8 +77,9 @@ class LiveFeed:
 
     async def subscribe(self) -> asyncio.Queue[News | None]:
         queue: asyncio.Queue[News | None] = asyncio.Queue(maxsize=500)
-        if self._cursor is None:
-            self._cursor = await self._latest()
+        if not self._subscribers:  # nobody was listening: news from before now is not news
+            self._cursor = self._floor = await self._latest()
+            self._seen.clear()
         self._subscribers.add(queue)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="staff-live-feed")
@@ -110,9 +118,12 @@ class LiveFeed:
         async with self.db.read(short=True) as session:
             rows = (await session.execute(
                 select(TicketEvent, Ticket).join(Ticket, Ticket.id == TicketEvent.ticket_id)  # type: ignore[arg-type]
-                .where(TicketEvent.id > (self._cursor or 0)).order_by(TicketEvent.id).limit(BATCH)  # type: ignore[arg-type,operator]
+                .where(TicketEvent.id > (self._cursor or 0) - LOOKBACK).order_by(TicketEvent.id).limit(BATCH + LOOKBACK)  # type: ignore[arg-type,operator]
             )).all()
         for event, ticket in rows:
+            if event.id in self._seen or (event.id or 0) <= self._floor:
+                continue
+            self._seen.append(event.id or 0)
             self._cursor = max(self._cursor or 0, event.id or 0)
             kind = SLA_ACTOR if event.kind == "escalated" and event.actor == SLA_ACTOR else LIVE_KINDS.get(event.kind)
             if kind is None:

@@ -104,7 +104,12 @@
       refresh(news);
     };
     for (const kind of ["ticket", "message", "reopened", "sla"]) source.addEventListener(kind, onNews);
-    source.addEventListener("open", function () { document.body.dataset.liveState = "open"; });
+    source.addEventListener("open", function () {
+      // After a dropped connection (a restart, a network blip) what happened meanwhile was not streamed:
+      // bring the queue up to date once.
+      if (document.body.dataset.liveState) refresh({ ticket: null });
+      document.body.dataset.liveState = "open";
+    });
   }
 
   tick();
