@@ -49,6 +49,20 @@ def can_see(user: StaffUser, ticket: Ticket) -> bool:
     return ticket.assignee_id == user.id or (user.department is not None and ticket.department == user.department)
 
 
+async def readers_language(session: AsyncSession, ticket: Ticket) -> str | None:
+    """The language the ticket's Telegram readers share — the active staff with Telegram who may see it
+    (its department's agents, managers, admins) — or None when they differ or nobody chose one; a card
+    is read by all of them, so it can only be in one language."""
+    result = await session.execute(
+        select(StaffUser.language, StaffUser.role, StaffUser.department).where(
+            StaffUser.active.is_(True), StaffUser.telegram_user_id.is_not(None)  # type: ignore[attr-defined,union-attr]
+        )
+    )
+    languages = {language for language, role, department in result.all()
+                 if role_at_least(role, "manager") or department == ticket.department}
+    return languages.pop() if len(languages) == 1 else None
+
+
 async def get_for(session: AsyncSession, user: StaffUser, ticket_id: int, *, lock: bool = False) -> Ticket:
     ticket = await session.get(Ticket, ticket_id, with_for_update=lock)
     if ticket is None:

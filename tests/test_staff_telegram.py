@@ -243,3 +243,26 @@ async def test_hand_back_from_the_card_returns_the_guest_to_the_bot(staffed_bot:
     await fake_api.wait_for(lambda: any("由我继续" in sent.text for sent in fake_api.to_chat(GUEST)))
     fake_api.push_text(GUEST, "早餐几点", first_name="王")
     await fake_api.wait_for(lambda: any("6:30" in sent.text for sent in fake_api.to_chat(GUEST)))
+
+
+async def test_a_card_is_in_the_language_its_readers_share(staffed_bot: Concierge, fake_api: FakeBotApi) -> None:
+    """Issue 15: staff cards were always in the hotel's language. A card is read by everyone who may see
+    the ticket (its department's agents and the managers): in their language when they share one."""
+    async with staffed_bot.db.write() as session:
+        for member in (await session.execute(select(StaffUser))).scalars():
+            member.language = "en"
+    fake_api.push_text(GUEST, "转人工", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(STAFF_CHAT))
+    card = fake_api.to_chat(STAFF_CHAT)[0]
+    assert card.text.startswith("🔔 #1 · Other") and "Respond by" in card.text and "open" in card.text
+    assert _labels(card.reply_markup) == ["🙋 Claim", "✅ Resolve", "✍️ Reply"]
+    async with staffed_bot.db.write() as session:  # readers who differ: the hotel's language
+        agent = (await session.execute(select(StaffUser).where(StaffUser.name == "li.na"))).scalar_one()
+        agent.language = None
+    fake_api.push_text(GUEST + 1, "转人工", first_name="李")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(STAFF_CHAT)) >= 2)
+    assert "响应时限" in fake_api.to_chat(STAFF_CHAT)[1].text
+
+
+def _labels(markup: dict | None) -> list[str]:
+    return [button["text"] for row in (markup or {}).get("inline_keyboard", []) for button in row]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +39,7 @@ from crm.ticket_work import (
     WorkError,
     can_see,
     claim,
+    readers_language,
     reply,
     staff_message_key,
     ticket_of_staff_message,
@@ -112,11 +113,14 @@ class TelegramStaff:
     def locale(self) -> str:
         return _LOCALE.get() or self.settings.default_language
 
-    @contextmanager
-    def speaking_to(self, user: StaffUser | None) -> Iterator[None]:
+    def speaking_to(self, user: StaffUser | None) -> AbstractContextManager[None]:
         """Word everything inside in this staff member's language (when they chose one we speak)."""
-        language = user.language if user is not None and user.language in self.settings.languages else None
-        token = _LOCALE.set(language)
+        return self.reading(user.language if user is not None else None)
+
+    @contextmanager
+    def reading(self, language: str | None) -> Iterator[None]:
+        """Word everything inside in ``language`` (the hotel's when None or not one we speak)."""
+        token = _LOCALE.set(language if language in self.settings.languages else None)
         try:
             yield
         finally:
@@ -365,8 +369,9 @@ class TelegramStaff:
             async with self.db.read() as session:
                 ticket = await session.get(Ticket, row.ticket_id)
                 if ticket is not None:
-                    text = row.text + "\n" + await self._footer(session, ticket)
-                    buttons = self._buttons(ticket)
+                    with self.reading(await readers_language(session, ticket)):
+                        text = row.text + "\n" + await self._footer(session, ticket)
+                        buttons = self._buttons(ticket)
         chat = int(row.chat_id) if row.chat_id else self._chat_for(ticket)
         if chat is None:
             return HELD
@@ -379,7 +384,10 @@ class TelegramStaff:
             ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
             if ticket is None:
                 return "gone"
-            footer = await self._footer(session, ticket)
+            language = await readers_language(session, ticket)
+            with self.reading(language):
+                footer = await self._footer(session, ticket)
+                markup = _markup(self._buttons(ticket))
             result = await session.execute(
                 select(Outbox).where(
                     Outbox.channel == STAFF, Outbox.ticket_id == ticket.id, Outbox.kind == "staff",
@@ -387,7 +395,6 @@ class TelegramStaff:
                 )
             )
             cards = list(result.scalars())
-        markup = _markup(self._buttons(ticket))
         for card in cards:
             chat, _, message = (card.external_id or "").rpartition(":")
             chat = chat or str(self.default_chat or "")
