@@ -23,6 +23,15 @@ SHOTS = os.environ.get("CONCIERGE_SCREENSHOT_DIR")  # set to keep the screenshot
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 10_000
+# Records what the page shows as system notifications and how often it beeps (a headless browser has
+# neither a notification centre nor speakers); injected before the page's own script runs.
+NOTICE_SPY = """
+window.notices = []; window.beeps = 0;
+window.Notification = class { constructor(title, options) { window.notices.push({title, body: (options || {}).body}); }
+  static get permission() { return "granted"; } static requestPermission() { return Promise.resolve("granted"); } };
+const Original = window.AudioContext;
+window.AudioContext = class extends Original { createOscillator() { window.beeps += 1; return super.createOscillator(); } };
+"""
 
 
 @pytest.fixture
@@ -93,8 +102,10 @@ async def test_the_open_queue_shows_a_new_web_chat_ticket_without_a_reload(app: 
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            staff_context = await browser.new_context(viewport={"width": 1000, "height": 720})
+            staff_context = await browser.new_context(viewport={"width": 1000, "height": 720},
+                                                      permissions=["notifications"])
             staff_context.set_default_timeout(TIMEOUT_MS)
+            await staff_context.add_init_script(NOTICE_SPY)
             staff = await staff_context.new_page()
             await staff.goto(base(app) + "/staff/tickets")
             await staff.fill("input[name=name]", MANAGER)
@@ -103,6 +114,8 @@ async def test_the_open_queue_shows_a_new_web_chat_ticket_without_a_reload(app: 
             await staff.wait_for_url(lambda url: "/staff/login" not in url)
             await staff.wait_for_selector("body[data-live-state=open]", state="attached")
             await staff.evaluate("window.notReloaded = true")
+            await staff.click("#alerts")  # opt in: notification and sound
+            assert await staff.get_attribute("#alerts", "aria-pressed") == "true"
             await staff.screenshot(path=str(shots / "live-1-empty-queue.png"))
 
             guest_context = await browser.new_context(viewport={"width": 375, "height": 640})
@@ -117,6 +130,9 @@ async def test_the_open_queue_shows_a_new_web_chat_ticket_without_a_reload(app: 
             await staff.wait_for_selector("#queue-list a[href='/staff/tickets/1']")  # no reload: pushed
             await staff.wait_for_selector("#live .toast:has-text('#1')")
             assert await staff.evaluate("window.notReloaded === true")
+            notices = await staff.evaluate("window.notices")
+            assert any("#1" in notice["title"] and "空调坏了" in notice["body"] for notice in notices)
+            assert await staff.evaluate("window.beeps") >= 1
             await staff.screenshot(path=str(shots / "live-2-ticket-arrived.png"))
             await guest.screenshot(path=str(shots / "live-0-guest-chat.png"))
             await staff.click("#queue-list a[href='/staff/tickets/1']")
