@@ -1,7 +1,8 @@
 """The staff dashboard under /staff: routes, the ticket queue and the ticket page with its actions.
 
 Pages are server-rendered HTML (Jinja2 templates in ``templates/``, autoescaped: see ``pages``), work
-without JavaScript and fit a phone; ``staff.js`` only keeps SLA countdowns ticking. Actions POST a form
+without JavaScript and fit a phone; ``staff.js`` keeps SLA countdowns ticking and follows the live feed
+(``live``: the queue and an open ticket update themselves, with opt-in notifications). Actions POST a form
 with the CSRF token and redirect back (so a reload never repeats them). Logs and guest profiles live in
 ``logs``, reports and CSV in ``reports``, user administration in ``users`` (all in this package).
 """
