@@ -91,7 +91,6 @@ class Concierge:
         self.limiter = RateLimiter(telegram.rate_limit_per_second, telegram.rate_limit_per_chat_seconds)
         self.web_app = create_web_app(self.pipeline)
         self.metrics = Metrics(self.db)
-        self.pipeline.on_processed = self.metrics.processed
         http = self.settings.http
         self.metrics_app: web.Application | None = None  # /metrics on an address of its own (http.metrics_listen)
         if http.metrics_listen:
@@ -101,8 +100,14 @@ class Concierge:
             self.web_app.router.add_get("/metrics", self.metrics.handler(http))
         push = self.web_app[PUSH_KEY]  # staff replies to web guests leave through the guest's open socket
         self.deliverer.register("web", push.send, reachable=push.sessions)
-        add_staff_routes(self.web_app, StaffDeps(self.settings, self.db, self.pipeline.catalog, self.deliverer,
-                                                 self.analyzer))
+        live = add_staff_routes(self.web_app, StaffDeps(self.settings, self.db, self.pipeline.catalog,
+                                                        self.deliverer, self.analyzer))
+
+        def processed(channel: str, seconds: float, replies: int) -> None:
+            self.metrics.processed(channel, seconds, replies)
+            live.wake()  # an open dashboard hears of a new ticket or a guest's message at once
+
+        self.pipeline.on_processed = processed
         if telegram.enabled:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:

@@ -286,6 +286,16 @@ class LoggingSettings(_Model):
     )
 
 
+class HandoffSettings(_Model):
+    """Who holds a conversation: once staff answer a guest the bot only relays, until staff resolve the
+    ticket, hand it back, or fall silent for this long."""
+
+    release_after_minutes: int = Field(
+        default=30, ge=1, le=24 * 60,
+        description="minutes without a word from staff after which the bot takes the conversation back (telling the guest)",
+    )
+
+
 class Settings(_Model):
     """The whole configuration file: the hotel, its rooms, answers, departments and the service's knobs."""
 
@@ -309,6 +319,7 @@ class Settings(_Model):
     cancellation_policy: CancellationPolicy = Field(default=CancellationPolicy(), description="cancellation terms")
     booking: BookingSettings = Field(default=BookingSettings(), description="what the bot asks when taking a booking")
     quiet_hours: QuietHours = Field(default=QuietHours(), description="no campaign messages at night")
+    handoff: HandoffSettings = Field(default=HandoffSettings(), description="conversations held by staff")
     telegram: TelegramSettings = Field(default=TelegramSettings(), description="the Telegram channel")
     campaigns: CampaignSettings = Field(  # scheduler/config.py
         default=CampaignSettings(), description="lifecycle campaigns and the scheduler (scheduler/config.py)"

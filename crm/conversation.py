@@ -97,9 +97,37 @@ async def touch(session: AsyncSession, guest_id: int) -> None:
     await connection.execute(_TOUCH, {"guest": guest_id, "now": utcnow()})
 
 
-async def release_handoff(session: AsyncSession, guest_id: int) -> None:
-    """Staff hand the conversation back: the bot answers for itself again."""
-    state = await load_state(session, guest_id)
-    state.handoff = False
+def hand_to_staff(state: ConversationState, ticket_id: int) -> None:
+    """The guest asked for a person: staff hold the conversation on this ticket, nobody has answered yet."""
+    state.handoff, state.handoff_ticket_id, state.staff_id, state.staff_active_at = True, ticket_id, None, None
+    state.flow, state.step, state.slots = None, None, {}
     state.low_confidence_streak = 0
+
+
+async def take_over(session: AsyncSession, guest_id: int, ticket_id: int, staff_id: int, now: datetime) -> None:
+    """A staff member wrote to the guest: the conversation is theirs, on the ticket they wrote on (the
+    guest's next words answer them, not the bot) until they resolve, hand it back or fall silent. A flow
+    the bot was in is dropped."""
+    state = await load_state(session, guest_id)
+    state.handoff, state.handoff_ticket_id, state.staff_id, state.staff_active_at = True, ticket_id, staff_id, now
+    state.waiting_notice = 0
+    state.flow, state.step, state.slots = None, None, {}
+    state.low_confidence_streak = 0
+
+
+def clear_handoff(state: ConversationState) -> None:
+    state.handoff, state.handoff_ticket_id, state.staff_id, state.staff_active_at = False, None, None, None
+    state.waiting_notice = 0
+    state.low_confidence_streak = 0
+
+
+async def release_handoff(session: AsyncSession, guest_id: int, ticket_id: int | None = None) -> bool:
+    """Staff hand the conversation back: the bot answers for itself again. With ``ticket_id``, only when
+    the conversation is held on that ticket (resolving another ticket of the guest's leaves it with staff).
+    True when it was with staff."""
+    state = await load_state(session, guest_id)
+    if not state.handoff or (ticket_id is not None and state.handoff_ticket_id not in (None, ticket_id)):
+        return False
+    clear_handoff(state)
     await touch(session, guest_id)
+    return True

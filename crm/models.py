@@ -199,9 +199,16 @@ class ConversationState(SQLModel, table=True):
     flow: str | None = Field(default=None, max_length=30)
     step: str | None = Field(default=None, max_length=30)
     slots: dict[str, Any] = _json()
-    handoff: bool = False
+    handoff: bool = False  # with staff: the bot only relays (and still files clearly new requests)
     low_confidence_streak: int = 0
     updated_at: datetime = _created()
+    # Who holds the conversation while ``handoff``: the ticket it is about, the staff member who answered
+    # (None while the guest waits for a first answer), when staff last wrote (silence hands it back), and
+    # what the waiting guest was told (0 nothing, 1 what to expect, 2 that it runs late).
+    handoff_ticket_id: int | None = None  # no foreign key: erasing a guest must not depend on the order
+    staff_id: int | None = None
+    staff_active_at: datetime | None = _ts(nullable=True)
+    waiting_notice: int = 0
 
 
 class Outbox(SQLModel, table=True):
@@ -236,6 +243,7 @@ class StaffUser(SQLModel, table=True):
     department: str | None = Field(default=None, max_length=40)
     password_hash: str = Field(default="", max_length=200)
     telegram_user_id: int | None = Field(default=None, unique=True)
+    language: str | None = Field(default=None, max_length=8)  # cards and answers in Telegram; None: the hotel's
     active: bool = True
     created_at: datetime = _created()
 

@@ -11,9 +11,9 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
@@ -216,6 +216,16 @@ async def conversations_between(session: AsyncSession, start: datetime, end: dat
     return [(int(guest_id), created) for guest_id, created in result.all()]
 
 
+async def reopened_between(session: AsyncSession, start: datetime, end: datetime) -> int:
+    """Tickets the guest reopened ("not solved") in the period: a resolution that did not hold."""
+    result = await session.execute(
+        select(func.count(func.distinct(TicketEvent.ticket_id))).where(
+            TicketEvent.kind == "guest_not_solved", TicketEvent.created_at >= start, TicketEvent.created_at < end  # type: ignore[operator]
+        )
+    )
+    return int(result.scalar_one() or 0)
+
+
 def count_by_day(tickets: Iterable[Ticket], key: str, zone: tzinfo) -> dict[date, Counter[str]]:
     """Tickets per local day, counted by ``key`` (``category`` or ``department``)."""
     counts: dict[date, Counter[str]] = defaultdict(Counter)
@@ -226,23 +236,41 @@ def count_by_day(tickets: Iterable[Ticket], key: str, zone: tzinfo) -> dict[date
 
 @dataclass(frozen=True)
 class SlaDay:
+    """One day's SLA figures. A rate counts every ticket whose deadline has come — answered (resolved) or
+    not: an unanswered ticket past its first-response time is late, not left out — and carries its
+    denominator, so "100 %" of nothing cannot pass for a good day."""
+
     day: date
     tickets: int
     first_response_median: float | None  # minutes
-    first_response_within: float | None  # share of answered tickets answered in time (0–1)
+    first_response_within: float | None  # share of the tickets due a first response that got it in time (0–1)
     resolution_median: float | None
     resolution_within: float | None
+    first_response_due: int = 0
+    first_response_on_time: int = 0
+    resolution_due: int = 0
+    resolution_on_time: int = 0
 
 
 def _minutes(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / 60
 
 
+def _on_time(done: datetime | None, due: datetime | None, now: datetime) -> bool | None:
+    """True / False for a deadline that has come (met or missed), None for one still running."""
+    if done is not None:
+        return due is None or done <= due
+    if due is not None and due < now:
+        return False
+    return None
+
+
 def _share(flags: Sequence[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def sla_by_day(tickets: Iterable[Ticket], days: Sequence[date], zone: tzinfo) -> list[SlaDay]:
+def sla_by_day(tickets: Iterable[Ticket], days: Sequence[date], zone: tzinfo, now: datetime | None = None) -> list[SlaDay]:
+    now = now or datetime.now(UTC)
     grouped: dict[date, list[Ticket]] = defaultdict(list)
     for ticket in tickets:
         grouped[_local_day(ticket.created_at, zone)].append(ticket)
@@ -250,16 +278,21 @@ def sla_by_day(tickets: Iterable[Ticket], days: Sequence[date], zone: tzinfo) ->
     for day in days:
         group = grouped.get(day, [])
         answered = [t for t in group if t.first_response_at is not None]
-        resolved = [t for t in group if t.resolved_at is not None]
+        resolved = [t for t in group if t.resolved_at is not None and t.status in ("resolved", "closed")]
+        respond = [flag for t in group if (flag := _on_time(t.first_response_at, t.respond_due, now)) is not None]
+        resolve = [flag for t in group if (flag := _on_time(
+            t.resolved_at if t.status in ("resolved", "closed") else None, t.resolve_due, now)) is not None]
         rows.append(SlaDay(
             day=day,
             tickets=len(group),
             first_response_median=statistics.median(_minutes(t.first_response_at, t.created_at) for t in answered)  # type: ignore[arg-type]
             if answered else None,
-            first_response_within=_share([t.respond_due is None or t.first_response_at <= t.respond_due for t in answered]),  # type: ignore[operator]
+            first_response_within=_share(respond),
             resolution_median=statistics.median(_minutes(t.resolved_at, t.created_at) for t in resolved)  # type: ignore[arg-type]
             if resolved else None,
-            resolution_within=_share([t.resolve_due is None or t.resolved_at <= t.resolve_due for t in resolved]),  # type: ignore[operator]
+            resolution_within=_share(resolve),
+            first_response_due=len(respond), first_response_on_time=sum(respond),
+            resolution_due=len(resolve), resolution_on_time=sum(resolve),
         ))
     return rows
 

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from crm.conversation import take_over
 from crm.messages import log_message
 from crm.models import ChannelIdentity, Message, Outbox, StaffUser, Ticket
 from crm.outbox import enqueue
@@ -46,6 +47,20 @@ def can_see(user: StaffUser, ticket: Ticket) -> bool:
     if role_at_least(user.role, "manager"):
         return True
     return ticket.assignee_id == user.id or (user.department is not None and ticket.department == user.department)
+
+
+async def readers_language(session: AsyncSession, ticket: Ticket) -> str | None:
+    """The language the ticket's Telegram readers share — the active staff with Telegram who may see it
+    (its department's agents, managers, admins) — or None when they differ or nobody chose one; a card
+    is read by all of them, so it can only be in one language."""
+    result = await session.execute(
+        select(StaffUser.language, StaffUser.role, StaffUser.department).where(
+            StaffUser.active.is_(True), StaffUser.telegram_user_id.is_not(None)  # type: ignore[attr-defined,union-attr]
+        )
+    )
+    languages = {language for language, role, department in result.all()
+                 if role_at_least(role, "manager") or department == ticket.department}
+    return languages.pop() if len(languages) == 1 else None
 
 
 async def get_for(session: AsyncSession, user: StaffUser, ticket_id: int, *, lock: bool = False) -> Ticket:
@@ -187,6 +202,7 @@ async def reply(
     if ticket.status == "open":
         ticket.status, ticket.assignee_id = "claimed", user.id
     _first_response(ticket, now)
+    await take_over(session, ticket.guest_id, ticket.id or 0, user.id or 0, now)  # the guest's answer is theirs
     await add_event(session, ticket, "replied", actor=actor_of(user), note=body, now=now)
     await refresh_card(session, ticket)
     return Relayed(ticket, message, row)

@@ -48,6 +48,10 @@ class BookingRule(Protocol):
     require_phone: bool
 
 
+class HandoffRule(Protocol):
+    release_after_minutes: int
+
+
 class HotelConfig(Protocol):
     """The part of the hotel's settings that flows need (bot.config.Settings satisfies it)."""
 
@@ -65,6 +69,8 @@ class HotelConfig(Protocol):
     def cancellation_policy(self) -> CancellationRule: ...
     @property
     def booking(self) -> BookingRule: ...
+
+    def handoff(self) -> HandoffRule: ...
     @property
     def default_language(self) -> str: ...
     @property

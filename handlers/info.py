@@ -52,5 +52,5 @@ def thanks(turn: Turn) -> None:
     turn.say("praise.thanks")
 
 
-def fallback(turn: Turn) -> None:
-    turn.say("fallback", buttons=[turn.button("button.handoff", HANDOFF), turn.button("button.faq", FAQ_MENU)])
+def fallback(turn: Turn, *, again: bool = False) -> None:
+    turn.say("fallback.again" if again else "fallback", buttons=[turn.button("button.handoff", HANDOFF), turn.button("button.faq", FAQ_MENU)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import booking, flood, info, lifecycle, phrases, preferences, reservations, tickets
+from handlers import booking, flood, holding, info, lifecycle, phrases, preferences, reservations, tickets
 from handlers.context import Turn
 from handlers.flow import clear_flow
 from handlers.types import Reply
@@ -16,10 +16,10 @@ from handlers.types import Reply
 Handler = Callable[[Turn], Awaitable[None]]
 FlowHandler = Callable[[Turn], Awaitable[bool]]  # False: the flow let go of the message, route it afresh
 
-# Below this the analyser's guess is not worth acting on: the guest is asked again and offered a person;
-# twice in a row and a person takes over.
+# Below this the analyser's guess is not worth acting on: the guest is asked again and offered a person
+# (a button); twice in a row, the offer is made plainly — but never forced: the guest chooses.
 LOW_CONFIDENCE = 0.4
-LOW_CONFIDENCE_HANDOFF = 2
+LOW_CONFIDENCE_AGAIN = 2
 
 
 async def _welcome(turn: Turn) -> None:
@@ -100,8 +100,8 @@ async def handle(turn: Turn) -> None:
         pass
     elif command is not None:
         await command(turn)
-    elif turn.state.handoff and not await lifecycle.opt_out_text(turn):
-        await tickets.relay_to_staff(turn)  # a person holds the conversation: the bot stays quiet
+    elif turn.state.handoff and not await holding.expire_silence(turn) and not await lifecycle.opt_out_text(turn):
+        await holding.relay(turn)  # staff hold the conversation: the bot relays and stays quiet
     elif inbound.button is not None:
         handler = _button_handler(inbound.button)
         await (handler(turn) if handler else _stale_button(turn))
@@ -134,7 +134,7 @@ async def route_text(turn: Turn) -> None:
     confident = (analysis.confidence >= LOW_CONFIDENCE or category == "complaint" or analysis.escalate
                  or reservations.names_booking_details(analysis))  # "换成套房可以吗": a room type is evidence
     turn.state.low_confidence_streak = 0 if confident else turn.state.low_confidence_streak + 1
-    if analysis.escalate or turn.state.low_confidence_streak >= LOW_CONFIDENCE_HANDOFF:
+    if analysis.escalate:
         await tickets.handoff(turn)
     elif phrases.matches("status", text) and await tickets.status(turn):
         pass
@@ -143,7 +143,7 @@ async def route_text(turn: Turn) -> None:
     elif category == "complaint":
         await tickets.complaint(turn)
     elif not confident:
-        info.fallback(turn)
+        info.fallback(turn, again=turn.state.low_confidence_streak >= LOW_CONFIDENCE_AGAIN)
     elif category in ("booking", "booking_change", "cancellation") or analysis.entities.get("booking_ref"):
         await _booking_category(turn, category)
     elif category == "front_desk" and phrases.matches("late_checkout", text):

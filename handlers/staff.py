@@ -9,15 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.models import Guest, Outbox, Ticket
 from crm.outbox import enqueue
+from crm.ticket_work import readers_language
 from handlers.context import Turn
 from handlers.i18n import Catalog
 
 UNCERTAIN_LISTED = 20  # lines in one notice; the rest are counted in its title
 
 
-async def alert_staff(turn: Turn, ticket: Ticket, words: str, *, key: str = "staff.alert") -> None:
-    """Post the ticket to staff with the guest's own words, in the staff's language."""
-    locale = turn.staff_locale
+async def alert_staff(
+    turn: Turn, ticket: Ticket, words: str, *, key: str = "staff.alert", locale: str | None = None
+) -> None:
+    """Post the ticket to staff with the guest's own words, in the staff's language: the holder's when a
+    staff member holds the conversation, else the one its readers share, else the hotel's."""
+    if locale not in turn.hotel.languages:
+        locale = await readers_language(turn.session, ticket)
+    locale = locale if locale in turn.hotel.languages else turn.staff_locale
     catalog = turn.catalog
     text = catalog.text(
         locale,

@@ -1,8 +1,9 @@
-"""What follows when staff resolve a ticket, whichever way they did it (Telegram card, /resolve, dashboard).
+"""What follows when staff resolve a ticket or hand a conversation back, whichever way they did it
+(Telegram card, /resolve, dashboard).
 
 The store records the resolution (crm.ticket_work); here the guest side follows: the conversation goes
-back to the bot, and a complaint gets step 5 of the hotel's procedure — the guest is asked whether it is
-really solved (handlers.tickets.follow_up, wording from the catalogs).
+back to the bot — and the guest is told so — and a complaint gets step 5 of the hotel's procedure: the
+guest is asked whether it is really solved (handlers.tickets.follow_up, wording from the catalogs).
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.conversation import release_handoff
-from crm.models import Guest, StaffUser, Ticket
-from crm.ticket_work import resolve
+from crm.messages import log_message
+from crm.models import Guest, Message, Outbox, StaffUser, Ticket
+from crm.outbox import enqueue
+from crm.ticket_work import OPEN_STATUSES, REPLY_CHANNELS, WorkError, actor_of, get_for, reply_address, resolve
+from crm.tickets import add_event
+from crm.types import utcnow
 from handlers.i18n import Catalog
 from handlers.tickets import follow_up
 
@@ -20,8 +25,35 @@ async def resolve_ticket(
     session: AsyncSession, catalog: Catalog, user: StaffUser, ticket_id: int, root_cause: str = ""
 ) -> Ticket:
     ticket = await resolve(session, user, ticket_id, root_cause)
-    await release_handoff(session, ticket.guest_id)
+    guest = await session.get(Guest, ticket.guest_id)
+    locale = guest.language if guest else "zh-Hans"
+    released = await release_handoff(session, ticket.guest_id, ticket.id)
     if ticket.category == "complaint":
-        guest = await session.get(Guest, ticket.guest_id)
-        await follow_up(session, catalog, ticket, guest.language if guest else "zh-Hans")
+        await follow_up(session, catalog, ticket, locale)
+    elif released:
+        await _tell_guest(session, catalog, ticket, locale, "handoff.returned")
     return ticket
+
+
+async def hand_back(session: AsyncSession, catalog: Catalog, user: StaffUser, ticket_id: int) -> Ticket:
+    """Staff give the conversation back to the bot without resolving the ticket (the guest is told)."""
+    ticket = await get_for(session, user, ticket_id, lock=True)
+    if ticket.status not in OPEN_STATUSES:
+        raise WorkError("closed", ticket=ticket_id)
+    if not await release_handoff(session, ticket.guest_id, ticket.id):
+        raise WorkError("not_held", ticket=ticket_id)
+    await add_event(session, ticket, "returned_to_bot", actor=actor_of(user), note=user.name)
+    guest = await session.get(Guest, ticket.guest_id)
+    await _tell_guest(session, catalog, ticket, guest.language if guest else "zh-Hans", "handoff.returned")
+    return ticket
+
+
+async def _tell_guest(session: AsyncSession, catalog: Catalog, ticket: Ticket, locale: str, key: str) -> None:
+    address = await reply_address(session, ticket) if ticket.channel in REPLY_CHANNELS else None
+    if address is None or not address.chat_id:
+        return
+    text = catalog.text(locale, key)
+    await log_message(session, Message(guest_id=ticket.guest_id, channel=ticket.channel, direction="out",
+                                       author="bot", text=text, ticket_id=ticket.id, created_at=utcnow()))
+    await enqueue(session, Outbox(channel=ticket.channel, chat_id=address.chat_id, guest_id=ticket.guest_id,
+                                  kind="reply", text=text, ticket_id=ticket.id))

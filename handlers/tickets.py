@@ -9,12 +9,13 @@ Steps 1–3 and the guest's side of 5 happen here; 4 and 6 are staff actions.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from crm import loyalty
+from crm.conversation import hand_to_staff
 from crm.models import ChannelIdentity, Outbox, StaffUser, Ticket
 from crm.outbox import enqueue
 from crm.tickets import TicketSpec, add_event, open_ticket, open_tickets_of
@@ -31,10 +32,12 @@ BOOKING_CATEGORIES = frozenset({"booking", "booking_change", "cancellation"})
 ROOM_BOUND = frozenset({"housekeeping", "maintenance", "food_beverage"})  # staff must know which room
 ROOM_FLOW = "service_room"
 FOLLOW_UP_PREFIX = "fu:"
+HANDOFF_CATEGORY = "other"
+FAULT_CATEGORY = "maintenance"  # the department a fault complaint's work order goes to
 _ROOM = re.compile(r"^\s*#?(\d{3,5})\s*(?:号|號|房|室|room)?\s*$", re.I)
 
 
-def _room_from(turn: Turn) -> str | None:
+def room_from(turn: Turn) -> str | None:
     if turn.analysis is not None and turn.analysis.entities.get("room_number"):
         return str(turn.analysis.entities["room_number"])[:10]
     match = _ROOM.match(turn.inbound.text)
@@ -64,13 +67,13 @@ async def _open(turn: Turn, category: str, summary: str, *, priority: str | None
 open_request = _open  # for other flows that file a ticket (reservations: a booking reference locked)
 
 
-def _department_name(turn: Turn, code: str) -> str:
+def department_name(turn: Turn, code: str) -> str:
     department = turn.hotel.departments.get(code)
     return localize(department, turn.locale) if department else code
 
 
 async def service_request(turn: Turn, category: str) -> None:
-    room = _room_from(turn)
+    room = room_from(turn)
     if room:
         turn.guest.room_number = room
     if category in ROOM_BOUND and not turn.guest.room_number:
@@ -81,13 +84,13 @@ async def service_request(turn: Turn, category: str) -> None:
     await _file_request(turn, category, turn.inbound.text)
 
 
-async def _file_request(turn: Turn, category: str, words: str, *, urgent: bool = False) -> None:
+async def _file_request(turn: Turn, category: str, words: str, *, urgent: bool = False) -> Ticket:
     ticket = await _open(turn, category, words, priority="high" if urgent else None)
     rule = turn.hotel.ticket_categories.get(category) or turn.hotel.ticket_categories["other"]
     turn.say(
         "ticket.ack_room" if ticket.room_number else "ticket.ack",
         ticket=ticket.id,
-        department=_department_name(turn, ticket.department),
+        department=department_name(turn, ticket.department),
         room=ticket.room_number,
         minutes=rule.resolve_minutes,
     )
@@ -95,6 +98,26 @@ async def _file_request(turn: Turn, category: str, words: str, *, urgent: bool =
     if ticket.priority in ("high", "urgent"):
         await alert_staff(turn, ticket, words)
         await add_event(turn.session, ticket, "escalated", note="staff chat", now=turn.now)
+    return ticket
+
+
+async def file_aside(turn: Turn, category: str) -> Ticket:
+    """A clearly new request while staff hold the conversation: its own ticket for its own department,
+    announced in one short line (the conversation stays with staff; they see the new ticket too)."""
+    room = room_from(turn)
+    if room:
+        turn.guest.room_number = room
+    ticket = await _open(turn, category, turn.inbound.text)
+    turn.say("handoff.new_ticket", ticket=ticket.id, department=department_name(turn, ticket.department))
+    await add_event(turn.session, ticket, "acknowledged", note=turn.replies[-1].text, now=turn.now)
+    await alert_staff(turn, ticket, turn.inbound.text)
+    return ticket
+
+
+async def _link(turn: Turn, complaint: Ticket, work_order: Ticket) -> None:
+    """A complaint about a fault and the work order that fixes it point at each other in their timelines."""
+    await add_event(turn.session, complaint, "linked", note=f"#{work_order.id}", now=turn.now)
+    await add_event(turn.session, work_order, "linked", note=f"#{complaint.id}", now=turn.now)
 
 
 async def room_flow(turn: Turn) -> bool:
@@ -103,18 +126,24 @@ async def room_flow(turn: Turn) -> bool:
         clear_flow(turn)
         turn.say("flow.abandoned")
         return True
-    room = _room_from(turn)
+    room = room_from(turn)
     if room is None:
         if turn.analysis is not None and turn.analysis.category not in ("other",) and turn.analysis.confidence >= 0.5:
             clear_flow(turn)  # a new topic: the old request is dropped rather than filed without a room
             return False
         turn.say("ticket.ask_room_again", buttons=[turn.button("button.abort", "flow:abort")])
         return True
-    slots = turn.state.slots
+    slots = dict(turn.state.slots)
     turn.guest.room_number = room
     clear_flow(turn)
-    await _file_request(turn, str(slots.get("category", "housekeeping")), str(slots.get("text", "")),
-                        urgent=slots.get("urgency") == "high")
+    complaint_id = slots.get("complaint")
+    complaint = await turn.session.get(Ticket, int(complaint_id)) if isinstance(complaint_id, int) else None
+    if complaint is not None and complaint.guest_id == turn.guest.id:
+        complaint.room_number = complaint.room_number or room
+    ticket = await _file_request(turn, str(slots.get("category", "housekeeping")), str(slots.get("text", "")),
+                                 urgent=slots.get("urgency") == "high")
+    if complaint is not None and complaint.guest_id == turn.guest.id:
+        await _link(turn, complaint, ticket)
     return True
 
 
@@ -142,15 +171,39 @@ async def status(turn: Turn) -> bool:
 
 
 async def complaint(turn: Turn) -> None:
-    """Steps 1–3: apologise at once, record, route with high priority to the duty manager."""
+    """Steps 1–3: apologise at once, record, route with high priority to the duty manager. A complaint
+    about a fault ("the air conditioning is broken and drips") is guest relations' to own, but the fault
+    itself needs the engineers: a work order for them with the room, linked to the complaint (or the
+    guest's open one linked), and the room asked for when we do not know it."""
     ticket = await _open(turn, "complaint", turn.inbound.text, priority="high")
-    room = _room_from(turn)
+    room = room_from(turn)
     if room:
         turn.guest.room_number = ticket.room_number = room
     turn.say("complaint.ack", ticket=ticket.id)
     await add_event(turn.session, ticket, "apologised", note=turn.replies[-1].text, now=turn.now)
     await alert_staff(turn, ticket, turn.inbound.text)
     await add_event(turn.session, ticket, "escalated", note="duty manager alerted", now=turn.now)
+    if phrases.matches("fault", turn.inbound.text):
+        await _work_order(turn, ticket)
+
+
+async def _work_order(turn: Turn, complaint_ticket: Ticket) -> None:
+    existing = [t for t in await open_tickets_of(turn.session, turn.guest.id or 0) if t.category == FAULT_CATEGORY]
+    if existing:
+        await _link(turn, complaint_ticket, existing[0])
+        return
+    if not turn.guest.room_number:
+        set_flow(turn, ROOM_FLOW, "room", {"category": FAULT_CATEGORY, "text": turn.inbound.text[:2000],
+                                           "urgency": "high", "complaint": complaint_ticket.id})
+        turn.say("complaint.ask_room", ticket=complaint_ticket.id, buttons=[turn.button("button.abort", "flow:abort")])
+        return
+    order = await _open(turn, FAULT_CATEGORY, turn.inbound.text)
+    turn.ticket_id = complaint_ticket.id  # the guest's message stays with the complaint
+    turn.say("complaint.work_order", ticket=order.id, department=department_name(turn, order.department),
+             room=order.room_number)
+    await add_event(turn.session, order, "acknowledged", note=turn.replies[-1].text, now=turn.now)
+    await alert_staff(turn, order, turn.inbound.text)
+    await _link(turn, complaint_ticket, order)
 
 
 async def praise(turn: Turn) -> None:
@@ -165,23 +218,15 @@ async def praise(turn: Turn) -> None:
 
 
 async def handoff(turn: Turn) -> None:
-    """The guest wants a person: a ticket posted to staff; the bot stays quiet until staff release."""
-    ticket = await _open(turn, "other", turn.inbound.text or "—", priority="high")
-    turn.state.handoff = True
-    turn.state.low_confidence_streak = 0
-    clear_flow(turn)
-    turn.say("handoff.ack", ticket=ticket.id)
+    """The guest wants a person: a ticket posted to staff, who now hold the conversation (the bot relays).
+    The guest is told once what to expect — the category's first-response time."""
+    ticket = await _open(turn, HANDOFF_CATEGORY, turn.inbound.text or "—", priority="high")
+    hand_to_staff(turn.state, ticket.id or 0)
+    turn.state.waiting_notice = 1
+    rule = turn.hotel.ticket_categories.get(HANDOFF_CATEGORY) or turn.hotel.ticket_categories["other"]
+    turn.say("handoff.ack", ticket=ticket.id, minutes=rule.respond_minutes)
     await alert_staff(turn, ticket, turn.inbound.text or "—")
     await add_event(turn.session, ticket, "escalated", note="guest asked for a person", now=turn.now)
-
-
-async def relay_to_staff(turn: Turn) -> None:
-    """While staff hold the conversation, the guest's words go to them instead of to the bot."""
-    tickets = await open_tickets_of(turn.session, turn.guest.id or 0)
-    ticket = tickets[0] if tickets else await _open(turn, "other", turn.inbound.text, priority="high")
-    turn.ticket_id = ticket.id
-    words = turn.inbound.text or (f"[{turn.inbound.button}]" if turn.inbound.button else "—")
-    await alert_staff(turn, ticket, words, key="staff.relay")
 
 
 async def follow_up(session: AsyncSession, catalog: Catalog, ticket: Ticket, locale: str) -> Outbox | None:
@@ -206,6 +251,20 @@ async def follow_up(session: AsyncSession, catalog: Catalog, ticket: Ticket, loc
     return row
 
 
+async def open_for_relay(turn: Turn) -> Ticket:
+    """Staff hold a conversation whose ticket was closed meanwhile: a new one carries the thread on."""
+    return await _open(turn, HANDOFF_CATEGORY, turn.inbound.text or "—", priority="high")
+
+
+def reopen(ticket: Ticket, now: datetime) -> None:
+    """Not solved after all: back with whoever had it (claimed) or in the queue (open), no longer resolved,
+    with a fresh resolution period — so no page reads "open · lily · within SLA" for it."""
+    period = (ticket.resolve_due - ticket.created_at) if ticket.resolve_due else timedelta(hours=2)
+    ticket.status = "claimed" if ticket.assignee_id is not None else "open"
+    ticket.resolved_at = None
+    ticket.resolve_due = now + period
+
+
 async def follow_up_answer(turn: Turn) -> None:
     """The guest's answer to step 5: solved closes the ticket; not solved reopens and re-escalates it."""
     parts = (turn.inbound.button or "").split(":")
@@ -221,7 +280,7 @@ async def follow_up_answer(turn: Turn) -> None:
         await add_event(turn.session, ticket, "guest_confirmed_solved", actor="guest", now=turn.now)
         turn.say("complaint.closed")
         return
-    ticket.status = "open"
+    reopen(ticket, turn.now)
     ticket.escalation_level += 1
     await add_event(turn.session, ticket, "guest_not_solved", actor="guest", now=turn.now)
     await alert_staff(turn, ticket, turn.t("complaint.reopened_note"))

@@ -15,6 +15,7 @@ from sqlmodel import select
 from crm.db import Database
 from crm.models import Outbox, Ticket
 from crm.outbox import enqueue
+from crm.ticket_work import readers_language
 from crm.tickets import add_event
 from crm.types import utcnow
 from scheduler.context import CampaignContext
@@ -39,7 +40,6 @@ def target_level(ticket: Ticket, now: datetime) -> int:
 async def sweep_sla(db: Database, ctx: CampaignContext, now: datetime | None = None) -> int:
     """Escalate overdue tickets one level each; returns how many were escalated."""
     now = now or utcnow()
-    locale = ctx.staff_locale
     escalated = 0
     async with db.write() as session:
         overdue = or_(
@@ -52,6 +52,8 @@ async def sweep_sla(db: Database, ctx: CampaignContext, now: datetime | None = N
                 continue
             ticket.escalation_level += 1
             level = ticket.escalation_level
+            language = await readers_language(session, ticket)  # the card's readers', when they share one
+            locale = ctx.locale(language) if language else ctx.staff_locale
             what = ctx.text(locale, "campaign.sla.resolve" if level >= 2 else "campaign.sla.respond")
             due = ticket.resolve_due if level >= 2 else ticket.respond_due
             text = ctx.text(

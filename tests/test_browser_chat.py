@@ -54,9 +54,11 @@ async def test_new_guest_in_the_browser(web_bot: Concierge) -> None:
         await _send(page, "麻烦送两条毛巾到1208")
         assert "#1" in await _last_bot(page)
         await _send(page, "空调坏了半天没人管，太失望了")
-        assert "#2" in await _last_bot(page) and "抱歉" in await _last_bot(page)
+        apology = await page.locator(".msg--bot").nth(-2).inner_text()
+        assert "#2" in apology and "抱歉" in apology
+        assert "#3" in await _last_bot(page) and "1208" in await _last_bot(page)  # the fault's work order
         await _send(page, "<script>window.pwned=1</script>转人工")
-        assert "#3" in await _last_bot(page)
+        assert "#4" in await _last_bot(page)
         assert await page.evaluate("window.pwned") is None
         assert "<script>" in await page.locator(".msg--guest").last.inner_text()
 
@@ -64,4 +66,4 @@ async def test_new_guest_in_the_browser(web_bot: Concierge) -> None:
         booking = (await session.execute(select(Booking))).scalar_one()
         tickets = (await session.execute(select(Ticket.category).order_by(Ticket.id))).scalars().all()
     assert booking.status == "cancelled" and booking.room_type == "suite"
-    assert list(tickets) == ["housekeeping", "complaint", "other"]
+    assert list(tickets) == ["housekeeping", "complaint", "maintenance", "other"]  # the fault: a work order too

@@ -122,13 +122,17 @@ async def test_handoff_keeps_the_bot_quiet_until_released(web_bot: Concierge, cl
     assert "6:30" in await guest.say("what time is breakfast?")
 
 
-async def test_two_unclear_messages_hand_over_to_a_person(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+async def test_two_unclear_messages_offer_a_person_without_forcing_one(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+    """Issue 15: two unclear messages used to open a hand-off ticket and silence the bot."""
     guest = WebGuest(web_bot, client, "unclear")
     first = await guest.say("asdf qwer")
     assert "handoff" in guest.buttons and "#" not in first
     second = await guest.say("zxcv bnm")
-    assert "#1" in second
-    assert (await _tickets(web_bot))[0].priority == "high"
+    assert "#" not in second and "handoff" in guest.buttons and second != first  # offered plainly, not forced
+    assert await _tickets(web_bot) == []
+    assert "6:30" in await guest.say("早餐几点")  # the bot still answers
+    await guest.press_anyway("handoff")  # the guest chooses a person (the button offered before)
+    assert [t.category for t in await _tickets(web_bot)] == ["other"]
 
 
 async def test_language_switch_sticks(web_bot: Concierge, client: aiohttp.ClientSession) -> None:

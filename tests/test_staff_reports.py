@@ -28,6 +28,7 @@ def _ticket(created: datetime, category: str = "housekeeping", *, answered: int 
         respond_due=created + timedelta(minutes=10), resolve_due=created + timedelta(minutes=30),
         first_response_at=created + timedelta(minutes=answered) if answered is not None else None,
         resolved_at=created + timedelta(minutes=resolved) if resolved is not None else None,
+        status="resolved" if resolved is not None else "open",
     )
 
 
@@ -40,10 +41,24 @@ def test_days_are_counted_in_the_hotels_time_zone() -> None:
 def test_sla_shares_and_medians() -> None:
     day = datetime(2026, 5, 2, 2, 0, tzinfo=UTC)
     tickets = [_ticket(day, answered=5, resolved=20), _ticket(day, answered=15, resolved=60), _ticket(day)]
-    (row,) = sla_by_day(tickets, [date(2026, 5, 2)], SHANGHAI)
-    assert row.tickets == 3
+    (row,) = sla_by_day(tickets, [date(2026, 5, 2)], SHANGHAI, now=day + timedelta(minutes=5))
+    assert row.tickets == 3  # the third is not due yet: it counts in no rate
     assert row.first_response_within == 0.5 and row.resolution_within == 0.5
+    assert (row.first_response_on_time, row.first_response_due) == (1, 2)
     assert row.first_response_median == 10 and row.resolution_median == 40
+
+
+def test_an_unanswered_overdue_ticket_is_late_not_left_out() -> None:
+    """Issue 15: "first response on time 100 %" while a complaint sat unanswered past its deadline."""
+    day = datetime(2026, 5, 2, 2, 0, tzinfo=UTC)
+    tickets = [_ticket(day, answered=5, resolved=20), _ticket(day)]
+    (row,) = sla_by_day(tickets, [date(2026, 5, 2)], SHANGHAI, now=day + timedelta(hours=1))
+    assert (row.first_response_on_time, row.first_response_due, row.first_response_within) == (1, 2, 0.5)
+    assert (row.resolution_on_time, row.resolution_due) == (1, 2)
+    reopened = _ticket(day, answered=5)  # resolved once, the guest said "not solved": running again
+    reopened.resolve_due = day + timedelta(hours=3)
+    (row,) = sla_by_day([reopened], [date(2026, 5, 2)], SHANGHAI, now=day + timedelta(hours=1))
+    assert row.resolution_due == 0  # not "resolved within SLA" any more
 
 
 def test_nps_and_csat_by_week() -> None:

@@ -12,7 +12,7 @@ from sqlmodel import select
 import bot.ratelimit
 from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
-from crm.models import InboxUpdate, Message, Ticket, TicketEvent
+from crm.models import InboxUpdate, Message, StaffUser, Ticket, TicketEvent
 from crm.staff import add_staff
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory
@@ -74,7 +74,7 @@ async def test_staff_claims_replies_and_resolves_from_the_card(staffed_bot: Conc
     claim = fake_api.push_staff_button(STAFF_TG, "staff:claim:1", chat_id=STAFF_CHAT, message_id=card_id)
     await fake_api.wait_for(lambda: len(fake_api.edits) >= 1)
     assert "li.na" in fake_api.edits[-1].text and "已认领" in fake_api.edits[-1].text
-    assert _buttons(fake_api.edits[-1].reply_markup) == ["staff:resolve:1", "staff:reply:1"]
+    assert _buttons(fake_api.edits[-1].reply_markup) == ["staff:resolve:1", "staff:reply:1", "staff:handback:1"]
     ticket = await _ticket(staffed_bot, 1)
     assert ticket.status == "claimed" and ticket.first_response_at is not None
     await _wait(lambda: claim in fake_api.callback_texts)
@@ -195,3 +195,74 @@ async def test_resolving_hands_a_held_conversation_back_to_the_bot(staffed_bot: 
     await fake_api.wait_for(lambda: len(fake_api.edits) >= 1)
     fake_api.push_text(GUEST, "早餐几点？")
     await fake_api.wait_for(lambda: any("6:30" in m.text for m in fake_api.to_chat(GUEST)))
+
+
+async def test_answers_and_relays_are_in_the_staff_members_language(staffed_bot: Concierge, fake_api: FakeBotApi) -> None:
+    """Issue 15: the boss reads English (the hotel's language is Simplified Chinese); and a reply from a
+    card puts the guest's conversation with that staff member: the guest's answer is relayed, not answered."""
+    async with staffed_bot.db.write() as session:
+        boss = (await session.execute(select(StaffUser).where(StaffUser.name == "boss"))).scalar_one()
+        boss.language = "en"
+    fake_api.push_text(GUEST, "转人工", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(GUEST) and fake_api.to_chat(STAFF_CHAT))
+    card = fake_api.to_chat(STAFF_CHAT)[0]
+
+    pressed = fake_api.push_staff_button(MANAGER_TG, "staff:claim:1", chat_id=STAFF_CHAT, message_id=card.message_id)
+    await fake_api.wait_for(lambda: pressed in fake_api.callback_texts)
+    assert fake_api.callback_texts[pressed] == "#1 is yours."
+    pressed = fake_api.push_staff_button(STAFF_TG, "staff:claim:1", chat_id=STAFF_CHAT, message_id=card.message_id)
+    await fake_api.wait_for(lambda: pressed in fake_api.callback_texts)
+    assert fake_api.callback_texts[pressed] == "#1 已被 boss 认领。"  # li.na keeps the hotel's language
+
+    fake_api.push_reply(MANAGER_TG, "Which room are you in?", chat_id=STAFF_CHAT, reply_to=card.message_id)
+    await fake_api.wait_for(lambda: any("Which room" in sent.text for sent in fake_api.to_chat(GUEST)))
+    await fake_api.wait_for(lambda: any("sent to the guest" in sent.text for sent in fake_api.to_chat(STAFF_CHAT)))
+    before = len(fake_api.to_chat(GUEST))
+
+    fake_api.push_text(GUEST, "1502, thanks", first_name="王")  # the answer goes to boss, not to the bot
+    await fake_api.wait_for(lambda: any("1502, thanks" in sent.text for sent in fake_api.to_chat(STAFF_CHAT)))
+    relay = next(sent for sent in fake_api.to_chat(STAFF_CHAT) if "1502, thanks" in sent.text)
+    assert relay.text.startswith("💬 #1 guest")  # in boss's English
+    async with staffed_bot.db.read() as session:
+        tickets = list((await session.execute(select(Ticket))).scalars())
+        line = (await session.execute(select(Message).where(Message.text == "1502, thanks"))).scalar_one()
+    assert [t.category for t in tickets] == ["other"] and tickets[0].room_number == "1502" and line.ticket_id == 1
+    await settle(staffed_bot, fake=fake_api)
+    assert len(fake_api.to_chat(GUEST)) == before  # no praise reply
+
+
+async def test_hand_back_from_the_card_returns_the_guest_to_the_bot(staffed_bot: Concierge, fake_api: FakeBotApi) -> None:
+    fake_api.push_text(GUEST, "转人工", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(GUEST) and fake_api.to_chat(STAFF_CHAT))
+    card = fake_api.to_chat(STAFF_CHAT)[0]
+    fake_api.push_reply(STAFF_TG, "您好，请讲", chat_id=STAFF_CHAT, reply_to=card.message_id)
+    await fake_api.wait_for(lambda: any("请讲" in sent.text for sent in fake_api.to_chat(GUEST)))
+    pressed = fake_api.push_staff_button(STAFF_TG, "staff:handback:1", chat_id=STAFF_CHAT, message_id=card.message_id)
+    await fake_api.wait_for(lambda: pressed in fake_api.callback_texts)
+    assert "交还机器人" in fake_api.callback_texts[pressed]
+    await fake_api.wait_for(lambda: any("由我继续" in sent.text for sent in fake_api.to_chat(GUEST)))
+    fake_api.push_text(GUEST, "早餐几点", first_name="王")
+    await fake_api.wait_for(lambda: any("6:30" in sent.text for sent in fake_api.to_chat(GUEST)))
+
+
+async def test_a_card_is_in_the_language_its_readers_share(staffed_bot: Concierge, fake_api: FakeBotApi) -> None:
+    """Issue 15: staff cards were always in the hotel's language. A card is read by everyone who may see
+    the ticket (its department's agents and the managers): in their language when they share one."""
+    async with staffed_bot.db.write() as session:
+        for member in (await session.execute(select(StaffUser))).scalars():
+            member.language = "en"
+    fake_api.push_text(GUEST, "转人工", first_name="王")
+    await fake_api.wait_for(lambda: fake_api.to_chat(STAFF_CHAT))
+    card = fake_api.to_chat(STAFF_CHAT)[0]
+    assert card.text.startswith("🔔 #1 · Other") and "Respond by" in card.text and "open" in card.text
+    assert _labels(card.reply_markup) == ["🙋 Claim", "✅ Resolve", "✍️ Reply"]
+    async with staffed_bot.db.write() as session:  # readers who differ: the hotel's language
+        agent = (await session.execute(select(StaffUser).where(StaffUser.name == "li.na"))).scalar_one()
+        agent.language = None
+    fake_api.push_text(GUEST + 1, "转人工", first_name="李")
+    await fake_api.wait_for(lambda: len(fake_api.to_chat(STAFF_CHAT)) >= 2)
+    assert "响应时限" in fake_api.to_chat(STAFF_CHAT)[1].text
+
+
+def _labels(markup: dict | None) -> list[str]:
+    return [button["text"] for row in (markup or {}).get("inline_keyboard", []) for button in row]

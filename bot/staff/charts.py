@@ -66,8 +66,14 @@ def legend(names: Sequence[str]) -> Markup:
     ))
 
 
-def stacked_bars(title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[int]]) -> Markup:
-    """One bar per x label, stacked by series (name → one value per label)."""
+def _no_data(label: str) -> Markup:
+    """Written across an empty chart: an empty frame reads as "zero", which is not what it means."""
+    return Markup('<text class="nodata" x="{}" y="{}" font-size="14" text-anchor="middle" fill="#777">{}</text>').format(
+        (LEFT + WIDTH - RIGHT) / 2, (TOP + HEIGHT - BOTTOM) / 2, label)
+
+
+def stacked_bars(title: str, x_labels: Sequence[str], series: Mapping[str, Sequence[int]], *, empty: str = "") -> Markup:
+    """One bar per x label, stacked by series (name → one value per label); ``empty`` is said when there are none."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(x_labels))]
     top = _nice_max(max(totals, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -88,6 +94,8 @@ def stacked_bars(title: str, x_labels: Sequence[str], series: Mapping[str, Seque
                 f"{LEFT + slot * index + (slot - bar) / 2:.1f}", f"{base:.1f}", f"{bar:.1f}", f"{height:.1f}",
                 PALETTE[number % len(PALETTE)], label, name, value,
             ))
+    if empty and not any(totals):
+        parts.append(_no_data(empty))
     return _join([_svg(title, parts), legend(list(series))])
 
 
@@ -100,8 +108,10 @@ def lines(
     top: float | None = None,
     bottom: float = 0,
     target: float | None = None,
+    empty: str = "",
 ) -> Markup:
-    """Lines over the x labels; gaps where a value is None. ``target`` draws a dashed reference line."""
+    """Lines over the x labels; gaps where a value is None. ``target`` draws a dashed reference line;
+    ``empty`` is said when there is no value at all."""
     values = [v for vs in series.values() for v in vs if v is not None]
     top = top if top is not None else _nice_max(max(values, default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -134,4 +144,6 @@ def lines(
         for points in runs:
             parts.append(Markup('<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>')
                          .format(" ".join(points), colour))
+    if empty and not values:
+        parts.append(_no_data(empty))
     return _join([_svg(title, parts), legend(list(series))])

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from bot.staff.auth import StaffContext, forbidden, guarded
-from bot.staff.formatting import category, local, transcript, url
+from bot.staff.formatting import category, guest_label, label, local, transcript, url, worded
 from bot.staff.pages import ROW_ID
 from bot.staff.search import INDEX_KEY
 from crm.models import AuditLog, StaffUser, Ticket
@@ -64,6 +64,9 @@ async def logs_page(ctx: StaffContext) -> web.StreamResponse:
     clause = await ctx.request.app[INDEX_KEY].clause(text)
     async with ctx.deps.db.read() as session:
         found = await find_messages(session, flt, clause, limit=PAGE)
+    offered: dict[int, dict[str, str]] = {}  # per guest, read oldest first: a pressed button reads as its label
+    texts = {message.id: worded(ctx, message, offered.setdefault(message.guest_id, {}))
+             for message, _ in reversed(found)}
     categories = sorted({*ctx.deps.settings.ticket_categories, "faq", "praise", "booking"})
     headers = [ctx.t(k) for k in ("dash.field.time", "dash.field.guest", "dash.field.channel", "dash.field.direction",
                                   "dash.field.category", "dash.field.sentiment", "dash.field.text", "dash.field.ticket")]
@@ -73,8 +76,9 @@ async def logs_page(ctx: StaffContext) -> web.StreamResponse:
         older_url = url("/staff/logs", **older, before=found[-1][0].id)
     return ctx.page(
         "logs.html", ctx.t("dash.logs.title"), section="logs", q=text, chosen=flt, found=found, headers=headers,
+        texts=texts,
         start=start.isoformat() if start else "", end=end.isoformat() if end else "",
-        channels=[(c, c) for c in CHANNELS], sentiment_codes=SENTIMENTS,
+        channels=[(c, label(ctx, "channel", c)) for c in CHANNELS], sentiment_codes=SENTIMENTS,
         categories=[(c, category(ctx, c)) for c in categories],
         sentiments=[(s, ctx.t(f"dash.sentiment.{s}")) for s in SENTIMENTS],
         export_url=url("/staff/export/conversations.csv", **{"from": query.get("from", ""), "to": query.get("to", "")}),
@@ -109,16 +113,16 @@ async def guest_page(ctx: StaffContext) -> web.StreamResponse:
         (ctx.t("dash.field.name"), " ".join(p for p in (guest.surname, guest.name) if p) or "—"),
         (ctx.t("dash.field.phone"), guest.phone or "—"),
         (ctx.t("dash.field.email"), guest.email or "—"),
-        (ctx.t("dash.field.language"), guest.language),
+        (ctx.t("dash.field.language"), label(ctx, "language", guest.language)),
         (ctx.t("dash.field.room"), guest.room_number or "—"),
-        (ctx.t("dash.field.tier"), f"{guest.tier} · {guest.points}"),
+        (ctx.t("dash.field.tier"), f"{ctx.t_or(f'tier.{guest.tier}', guest.tier)} · {guest.points}"),
         (ctx.t("dash.field.birthday"), (guest.birthday.isoformat() + (f" ({ctx.t('dash.lunar')})" if guest.birthday_lunar else ""))
          if guest.birthday else "—"),
         (ctx.t("dash.field.consent"), f"{yes} · {local(ctx, guest.consent_at)} · {guest.consent_source or ''}"
          if guest.marketing_consent else no),
-        (ctx.t("dash.field.channels"), ", ".join(f"{i.channel}" + (f" ({i.display_name})" if i.display_name else "")
+        (ctx.t("dash.field.channels"), ", ".join(label(ctx, "channel", i.channel) + (f" ({i.display_name})" if i.display_name else "")
                                                 for i in profile.identities) or "—"),
     ]
     title = guest.name or ctx.t("staff.unknown_guest")
-    return ctx.page("guest.html", f"{title} · #{guest.id}", section="logs", profile=profile, contact=contact,
+    return ctx.page("guest.html", f"{title} · {guest_label(ctx, guest.id or 0)}", section="logs", profile=profile, contact=contact,
                     lines=transcript(ctx, profile.messages, staff_names=names))

@@ -23,7 +23,7 @@ import jinja2
 from aiohttp import web
 
 from bot import static_files
-from bot.staff.formatting import category, department, local, sla, url
+from bot.staff.formatting import category, department, guest_label, label, local, preference, room_type, sla, url
 
 STATIC_PREFIX: Final = "/staff/static"
 # A row id in a URL: at most 18 digits always fits the databases' 64-bit integers, so a longer one is
@@ -62,7 +62,8 @@ def setup_pages(app: web.Application) -> jinja2.Environment:
         default_helpers=False,  # its url()/static() want named routes and a static root we do not use
     )
     env.globals.update(
-        url=url, local=local, category=category, department=department, sla=sla,
+        url=url, local=local, category=category, department=department, sla=sla, label=label,
+        guest_label=guest_label, room_type=room_type, preference=preference,
         static_url=lambda name: versioned.get(name) or f"{STATIC_PREFIX}/{name}",
     )
     app.on_response_prepare.append(_static_headers)

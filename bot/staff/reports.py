@@ -26,6 +26,7 @@ from crm.models import AuditLog, Guest, Message, StaffUser, Ticket
 from crm.reports import (
     complaint_rate,
     conversations_between,
+    reopened_between,
     count_by_day,
     days_between,
     sla_by_day,
@@ -69,6 +70,7 @@ async def reports_page(ctx: StaffContext) -> web.StreamResponse:
         tickets = await tickets_between(session, low, high)
         surveys = await surveys_between(session, low, high)
         conversations = await conversations_between(session, low, high)
+        reopened = await reopened_between(session, low, high)
     days = days_between(start, end)
     labels = [day.strftime("%m-%d") for day in days]
 
@@ -79,46 +81,47 @@ async def reports_page(ctx: StaffContext) -> web.StreamResponse:
 
     by_category = by("category", lambda code: category(ctx, code))
     by_department = by("department", lambda code: department(ctx, code))
-    sla = sla_by_day(tickets, days, zone)
+    sla = sla_by_day(tickets, days, zone, utcnow())
     trend = survey_trend(surveys, zone)
     complaints = complaint_rate(tickets, conversations, days, zone)
-    answered = [row for row in sla if row.first_response_within is not None]
     total_complaints = sum(row.complaints for row in complaints)
     total_conversations = sum(row.conversations for row in complaints)
 
     summary_headers = [ctx.t("dash.report.tickets"), ctx.t("dash.report.first_response_in_sla"),
-                       ctx.t("dash.report.resolution_in_sla"), ctx.t("dash.report.complaint_rate"),
-                       ctx.t("dash.report.responses")]
+                       ctx.t("dash.report.resolution_in_sla"), ctx.t("dash.report.reopened"),
+                       ctx.t("dash.report.complaint_rate"), ctx.t("dash.report.responses")]
     summary = (
         len(tickets),
-        _share_text([r.first_response_within for r in answered], [r.tickets for r in answered]),
-        _share_text([r.resolution_within for r in sla if r.resolution_within is not None],
-                    [r.tickets for r in sla if r.resolution_within is not None]),
-        f"{100 * total_complaints / total_conversations:.1f}%" if total_conversations else "—",
+        _share_text(ctx, sum(r.first_response_on_time for r in sla), sum(r.first_response_due for r in sla)),
+        _share_text(ctx, sum(r.resolution_on_time for r in sla), sum(r.resolution_due for r in sla)),
+        reopened,
+        ctx.t("dash.report.rate_of", pct=f"{100 * total_complaints / total_conversations:.1f}",
+              part=total_complaints, whole=total_conversations) if total_conversations else ctx.t("dash.report.no_data"),
         len(surveys),
     )
+    empty = ctx.t("dash.report.no_data")
     charts = [
-        (ctx.t("dash.report.by_category"), stacked_bars(ctx.t("dash.report.by_category"), labels, by_category)),
-        (ctx.t("dash.report.by_department"), stacked_bars(ctx.t("dash.report.by_department"), labels, by_department)),
+        (ctx.t("dash.report.by_category"), stacked_bars(ctx.t("dash.report.by_category"), labels, by_category, empty=empty)),
+        (ctx.t("dash.report.by_department"), stacked_bars(ctx.t("dash.report.by_department"), labels, by_department, empty=empty)),
         (ctx.t("dash.report.sla"), lines(
             ctx.t("dash.report.sla"), labels,
             {ctx.t("dash.report.first_response_in_sla"): [_pct(r.first_response_within) for r in sla],
              ctx.t("dash.report.resolution_in_sla"): [_pct(r.resolution_within) for r in sla]},
-            suffix="%", top=100, target=90)),
+            suffix="%", top=100, target=90, empty=empty)),
         (ctx.t("dash.report.times"), lines(
             ctx.t("dash.report.times"), labels,
             {ctx.t("dash.report.first_response_minutes"): [r.first_response_median for r in sla],
              ctx.t("dash.report.resolution_minutes"): [r.resolution_median for r in sla]},
-            suffix="′")),
+            suffix="′", empty=empty)),
         (ctx.t("dash.report.csat"), lines(
             ctx.t("dash.report.csat"), [p.week.strftime("%m-%d") for p in trend],
-            {"CSAT": [p.csat for p in trend]}, top=5, target=4.5)),
+            {"CSAT": [p.csat for p in trend]}, top=5, target=4.5, empty=empty)),
         (ctx.t("dash.report.nps"), lines(
             ctx.t("dash.report.nps"), [p.week.strftime("%m-%d") for p in trend],
-            {"NPS": [p.nps for p in trend]}, top=100, bottom=-100, target=0)),
+            {"NPS": [p.nps for p in trend]}, top=100, bottom=-100, target=0, empty=empty)),
         (ctx.t("dash.report.complaints"), lines(
             ctx.t("dash.report.complaints"), labels,
-            {ctx.t("dash.report.complaint_rate"): [_pct(r.rate) for r in complaints]}, suffix="%")),
+            {ctx.t("dash.report.complaint_rate"): [_pct(r.rate) for r in complaints]}, suffix="%", empty=empty)),
     ]
     return ctx.page(
         "reports.html", ctx.t("dash.reports.title"), section="reports", charts=charts, summary=summary,
@@ -127,11 +130,11 @@ async def reports_page(ctx: StaffContext) -> web.StreamResponse:
     )
 
 
-def _share_text(shares: Sequence[float | None], weights: Sequence[int]) -> str:
-    pairs = [(s, w) for s, w in zip(shares, weights, strict=False) if s is not None and w]
-    if not pairs:
-        return "—"
-    return f"{100 * sum(s * w for s, w in pairs) / sum(w for _, w in pairs):.0f}%"
+def _share_text(ctx: StaffContext, on_time: int, due: int) -> str:
+    """A rate with its denominator ("83 % · 10 of 12 due"); nothing due is "no data", never 100 %."""
+    if not due:
+        return ctx.t("dash.report.no_data")
+    return ctx.t("dash.report.share", pct=f"{100 * on_time / due:.0f}", part=on_time, whole=due)
 
 
 # --- CSV -----------------------------------------------------------------------------------------------------

@@ -1,18 +1,20 @@
 """The staff dashboard under /staff: routes, the ticket queue and the ticket page with its actions.
 
 Pages are server-rendered HTML (Jinja2 templates in ``templates/``, autoescaped: see ``pages``), work
-without JavaScript and fit a phone; ``staff.js`` only keeps SLA countdowns ticking. Actions POST a form
+without JavaScript and fit a phone; ``staff.js`` keeps SLA countdowns ticking and follows the live feed
+(``live``: the queue and an open ticket update themselves, with opt-in notifications). Actions POST a form
 with the CSRF token and redirect back (so a reload never repeats them). Logs and guest profiles live in
 ``logs``, reports and CSV in ``reports``, user administration in ``users`` (all in this package).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from aiohttp import web
 
-from bot.staff import logs, reports, users
+from bot.staff import live, logs, reports, users
 from bot.staff.auth import (
     THROTTLE_KEY,
     LoginThrottle,
@@ -25,22 +27,23 @@ from bot.staff.auth import (
     switch_language,
 )
 from bot.staff.deps import DEPS_KEY, StaffDeps
-from bot.staff.formatting import category, department, local, transcript, url
+from bot.staff.formatting import category, department, fold_before, local, transcript, url
 from bot.staff.pages import ROW_ID, SECURITY_HEADERS, setup_pages
 from bot.staff.search import start_indexer
-from crm.models import Guest, StaffUser, Ticket
+from crm.models import ConversationState, Guest, StaffUser, Ticket
 from crm.reports import QueueFilter, ticket_detail, ticket_queue
 from crm.staff import list_staff
 from crm.ticket_work import OPEN_STATUSES, WorkError, add_note, can_see, claim, reassign, reply
-from handlers.ticket_actions import resolve_ticket
+from handlers.ticket_actions import hand_back, resolve_ticket
 from handlers.types import parse_number
 
 STATUSES = ("active", "open", "claimed", "resolved", "closed", "all")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
-    """Mount the dashboard on the web app, with what it needs from the running service."""
+def add_staff_routes(app: web.Application, deps: StaffDeps) -> live.LiveFeed:
+    """Mount the dashboard on the web app, with what it needs from the running service; returns the live
+    feed, for the service to wake when it commits something staff should see."""
     app[DEPS_KEY] = deps
     app[THROTTLE_KEY] = LoginThrottle()
     setup_pages(app)  # templates, and /staff/static/ as an aiohttp static route
@@ -53,11 +56,12 @@ def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
     router.add_get("/staff/lang", switch_language)
     router.add_get("/staff/tickets", queue_page)
     router.add_get(f"/staff/tickets/{{ticket_id:{ROW_ID}}}", ticket_page)
-    router.add_post(f"/staff/tickets/{{ticket_id:{ROW_ID}}}/{{action:claim|reply|resolve|reassign|note}}", ticket_action)
+    router.add_post(f"/staff/tickets/{{ticket_id:{ROW_ID}}}/{{action:claim|reply|resolve|reassign|note|handback}}", ticket_action)
     logs.add_routes(router)
     reports.add_routes(router)
     users.add_routes(router)
     start_indexer(app, deps)
+    return live.add_routes(app, deps)
 
 
 async def _home(_request: web.Request) -> web.StreamResponse:
@@ -95,14 +99,23 @@ async def queue_page(ctx: StaffContext) -> web.StreamResponse:
 
 
 # --- one ticket ----------------------------------------------------------------------------------------------
-async def _load(ctx: StaffContext, ticket_id: int) -> tuple[Ticket, Guest | None, list[StaffUser]] | None:
+class Loaded(NamedTuple):
+    ticket: Ticket
+    guest: Guest | None
+    staff: list[StaffUser]
+    held: bool  # the guest's conversation is with staff on this ticket (the bot only relays)
+
+
+async def _load(ctx: StaffContext, ticket_id: int) -> Loaded | None:
     async with ctx.deps.db.read() as session:
         ticket = await session.get(Ticket, ticket_id)
         if ticket is None:
             return None
         guest = await session.get(Guest, ticket.guest_id)
         staff = await list_staff(session)
-    return ticket, guest, staff
+        state = await session.get(ConversationState, ticket.guest_id)
+    held = state is not None and state.handoff and state.handoff_ticket_id == ticket.id
+    return Loaded(ticket, guest, staff, held)
 
 
 @guarded("agent")
@@ -114,7 +127,7 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
     loaded = await _load(ctx, ticket_id)
     if loaded is None:
         raise web.HTTPNotFound(text=ctx.t("card.error.not_found", ticket=ticket_id))
-    ticket, guest, staff = loaded
+    ticket, guest, staff, held = loaded
     if not can_see(ctx.user, ticket):
         return forbidden(ctx.request)
     async with ctx.deps.db.read() as session:
@@ -122,17 +135,18 @@ async def _render_ticket(ctx: StaffContext, ticket_id: int, *, error: str | None
     names = {member.id: member.name for member in staff if member.id is not None}
     timeline = [
         TimelineEvent(local(ctx, event.created_at), ctx.t_or(f"dash.event.{event.kind}", event.kind),
-                      _actor(ctx, event.actor, names), event.note[:500])
+                      _actor(ctx, event.actor, names), _note(ctx, event.note[:500]))
         for event in events
     ]
+    earlier, lines = fold_before(transcript(ctx, messages, highlight_ticket=ticket.id, staff_names=names), ticket.id or 0)
     assignees = [(str(m.id), f"{m.name} · {department(ctx, m.department) if m.department else ctx.t('dash.role.' + m.role)}")
                  for m in staff if m.active and m.id is not None]
     return ctx.page(
         "ticket.html", f"#{ticket.id}", section="tickets", error=error, status=status_code,
         ticket=ticket, guest=guest, names=names, timeline=timeline, assignees=assignees,
-        is_open=ticket.status in OPEN_STATUSES,
+        is_open=ticket.status in OPEN_STATUSES, held=held,
         may_reassign=ctx.can("manager") or ticket.assignee_id == ctx.user.id,
-        lines=transcript(ctx, messages, highlight_ticket=ticket.id, staff_names=names),
+        earlier=earlier, lines=lines,
     )
 
 
@@ -145,11 +159,22 @@ class TimelineEvent(NamedTuple):
     note: str
 
 
+_INTERNAL_NOTE = re.compile(r"[a-z][a-z -]{2,60}")  # "duty manager alerted": the bot's own words, not a person's
+
+
+def _note(ctx: StaffContext, note: str) -> str:
+    """The bot writes short English notes in the timeline ("duty manager alerted"); staff read them in
+    their language (``dash.note.<words_joined>``). Notes people typed are shown as they are."""
+    if not _INTERNAL_NOTE.fullmatch(note):
+        return note
+    return ctx.t_or("dash.note." + re.sub(r"[ -]+", "_", note), note)
+
+
 def _actor(ctx: StaffContext, actor: str, names: dict[int, str]) -> str:
     staff_id = parse_number(actor.removeprefix("staff:")) if actor.startswith("staff:") else None
     if staff_id is not None:
         return names.get(staff_id, actor)
-    return ctx.t("dash.author.bot") if actor == "bot" else actor
+    return ctx.t_or(f"dash.author.{actor}", actor)
 
 
 @guarded("agent")
@@ -171,6 +196,8 @@ async def ticket_action(ctx: StaffContext) -> web.StreamResponse:
                 if assignee is None:
                     raise WorkError("no_such_staff", ticket=ticket_id)
                 await reassign(session, user, ticket_id, assignee)
+            elif action == "handback":
+                await hand_back(session, ctx.deps.catalog, user, ticket_id)
             else:
                 await add_note(session, user, ticket_id, ctx.field("note"))
     except WorkError as error:
@@ -181,5 +208,6 @@ async def ticket_action(ctx: StaffContext) -> web.StreamResponse:
         message = ctx.t(f"card.error.{error.code}", **{"ticket": ticket_id, "name": "", "channel": "", **error.details})
         return await _render_ticket(ctx, ticket_id, error=message, status_code=409)
     ctx.deps.deliverer.wake()
-    done = {"claim": "claimed", "reply": "replied", "resolve": "resolved", "reassign": "reassigned", "note": "noted"}[action]
+    done = {"claim": "claimed", "reply": "replied", "resolve": "resolved", "reassign": "reassigned", "note": "noted",
+            "handback": "handed_back"}[action]
     raise web.HTTPSeeOther(url(f"/staff/tickets/{ticket_id}", done=done), headers=SECURITY_HEADERS)

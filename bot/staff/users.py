@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import delete
 
-from bot.staff.auth import StaffContext, guarded
+from bot.staff.auth import LANGUAGE_NAMES, StaffContext, guarded
 from bot.staff.formatting import department, url
 from bot.staff.pages import ROW_ID, SECURITY_HEADERS
 from crm.models import AuditLog, StaffSession, StaffUser
@@ -26,6 +26,7 @@ async def _page(ctx: StaffContext, *, error: str | None = None, status: int = 20
         "users.html", ctx.t("dash.users.title"), section="users", error=error, status=status, staff=staff,
         roles=[(r, ctx.t(f"dash.role.{r}")) for r in ROLES],
         departments=[(d, department(ctx, d)) for d in ctx.deps.settings.departments],
+        staff_languages=[(code, name) for code, name in LANGUAGE_NAMES if code in ctx.deps.settings.languages],
     )
 
 
@@ -38,14 +39,16 @@ async def users_page(ctx: StaffContext) -> web.StreamResponse:
 async def create_user(ctx: StaffContext) -> web.StreamResponse:
     telegram = ctx.field("telegram_id").strip()
     chosen = ctx.field("department")
+    language = ctx.field("language")
     try:
         async with ctx.deps.db.write() as session:
-            await add_staff(
+            member = await add_staff(
                 session, ctx.field("name"), ctx.field("role"), ctx.field("password"),
                 department=chosen if chosen in ctx.deps.settings.departments else None,
                 telegram_user_id=parse_number(telegram),
                 actor=ctx.actor,
             )
+            member.language = language if language in ctx.deps.settings.languages else None  # Telegram wording
     except StaffError as error:
         return await _page(ctx, error=str(error), status=400)
     raise web.HTTPSeeOther(url("/staff/users", done="saved"), headers=SECURITY_HEADERS)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,12 +39,14 @@ from crm.ticket_work import (
     WorkError,
     can_see,
     claim,
+    readers_language,
     reply,
     staff_message_key,
     ticket_of_staff_message,
 )
 from crm.types import utcnow
-from handlers.ticket_actions import resolve_ticket
+from handlers.i18n import localize
+from handlers.ticket_actions import hand_back, resolve_ticket
 from handlers.types import parse_number, split_command
 
 log = logging.getLogger(__name__)
@@ -50,8 +54,11 @@ log = logging.getLogger(__name__)
 STAFF_INBOX = "telegram_staff"  # inbox channel of staff updates (kept apart from guests' "telegram")
 STAFF = "staff"
 PREFIX = "staff:"
-_CALLBACK = re.compile(r"^staff:(claim|resolve|reply):(\d{1,12})$")
+_CALLBACK = re.compile(r"^staff:(claim|resolve|reply|handback):(\d{1,12})$")
 MAX_LISTED = 30
+# The language of what is being written now: the staff member's who acted (their answers, the cards they
+# ask for), else the hotel's. A context variable, so each concurrent update or send has its own.
+_LOCALE: ContextVar[str | None] = ContextVar("staff_locale", default=None)
 
 
 @dataclass
@@ -104,7 +111,20 @@ class TelegramStaff:
 
     @property
     def locale(self) -> str:
-        return self.settings.default_language
+        return _LOCALE.get() or self.settings.default_language
+
+    def speaking_to(self, user: StaffUser | None) -> AbstractContextManager[None]:
+        """Word everything inside in this staff member's language (when they chose one we speak)."""
+        return self.reading(user.language if user is not None else None)
+
+    @contextmanager
+    def reading(self, language: str | None) -> Iterator[None]:
+        """Word everything inside in ``language`` (the hotel's when None or not one we speak)."""
+        token = _LOCALE.set(language if language in self.settings.languages else None)
+        try:
+            yield
+        finally:
+            _LOCALE.reset(token)
 
     def t(self, key: str, **values: object) -> str:
         return self.catalog.text(self.locale, key, **values)
@@ -155,6 +175,13 @@ class TelegramStaff:
         if user is None:
             outcome.callback_text, outcome.alert = self.t("card.refused"), True
             return outcome
+        with self.speaking_to(user):
+            return await self._act(session, user, match, callback, outcome)
+
+    async def _act(
+        self, session: AsyncSession, user: StaffUser, match: re.Match[str] | None, callback: dict[str, Any],
+        outcome: Outcome,
+    ) -> Outcome:
         if match is None:
             outcome.callback_text = self.t("card.error.stale")
             return outcome
@@ -166,6 +193,9 @@ class TelegramStaff:
             elif action == "resolve":
                 await resolve_ticket(session, self.catalog, user, ticket_id)
                 outcome.callback_text = self.t("card.done.resolved", ticket=ticket_id)
+            elif action == "handback":
+                await hand_back(session, self.catalog, user, ticket_id)
+                outcome.callback_text = self.t("card.done.handed_back", ticket=ticket_id)
             else:
                 ticket = await session.get(Ticket, ticket_id)
                 if ticket is None or not can_see(user, ticket):
@@ -196,6 +226,13 @@ class TelegramStaff:
         if user is None:
             await self._post(session, self.t("card.refused"), chat)
             return
+        with self.speaking_to(user):
+            await self._command(session, user, chat, ticket_id, command, rest, text)
+
+    async def _command(
+        self, session: AsyncSession, user: StaffUser, chat: int, ticket_id: int | None, command: str | None,
+        rest: str, text: str,
+    ) -> None:
         try:
             if ticket_id is not None and command is None:
                 await reply(session, user, ticket_id, text)
@@ -279,7 +316,7 @@ class TelegramStaff:
         department = self.settings.departments.get(code)
         if department is None:
             return code
-        return department.en if self.locale == "en" else department.zh
+        return localize(department, self.locale)
 
     def _time(self, moment: datetime | None) -> str:
         if moment is None:
@@ -313,7 +350,9 @@ class TelegramStaff:
     def _buttons(self, ticket: Ticket) -> list[dict[str, str]]:
         if ticket.status not in OPEN_STATUSES:
             return []
-        actions = ["resolve", "reply"] if ticket.status == "claimed" else ["claim", "resolve", "reply"]
+        # Hand back: the conversation returns to the bot without resolving (only a claimed ticket's can be
+        # held by staff; pressing it when nobody holds the conversation says so).
+        actions = ["resolve", "reply", "handback"] if ticket.status == "claimed" else ["claim", "resolve", "reply"]
         return [{"label": self.t(f"card.button.{action}"), "value": f"staff:{action}:{ticket.id}"} for action in actions]
 
     def _chat_for(self, ticket: Ticket | None) -> int | None:
@@ -330,8 +369,9 @@ class TelegramStaff:
             async with self.db.read() as session:
                 ticket = await session.get(Ticket, row.ticket_id)
                 if ticket is not None:
-                    text = row.text + "\n" + await self._footer(session, ticket)
-                    buttons = self._buttons(ticket)
+                    with self.reading(await readers_language(session, ticket)):
+                        text = row.text + "\n" + await self._footer(session, ticket)
+                        buttons = self._buttons(ticket)
         chat = int(row.chat_id) if row.chat_id else self._chat_for(ticket)
         if chat is None:
             return HELD
@@ -344,7 +384,10 @@ class TelegramStaff:
             ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
             if ticket is None:
                 return "gone"
-            footer = await self._footer(session, ticket)
+            language = await readers_language(session, ticket)
+            with self.reading(language):
+                footer = await self._footer(session, ticket)
+                markup = _markup(self._buttons(ticket))
             result = await session.execute(
                 select(Outbox).where(
                     Outbox.channel == STAFF, Outbox.ticket_id == ticket.id, Outbox.kind == "staff",
@@ -352,7 +395,6 @@ class TelegramStaff:
                 )
             )
             cards = list(result.scalars())
-        markup = _markup(self._buttons(ticket))
         for card in cards:
             chat, _, message = (card.external_id or "").rpartition(":")
             chat = chat or str(self.default_chat or "")

@@ -2,7 +2,7 @@
 reference and per guest across attempts
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-05 02:00:00
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import crm.types
 
 revision: str = '0008'
-down_revision: str | None = '0004'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
