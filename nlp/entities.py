@@ -20,15 +20,21 @@ from nlp.stay import assign_stay, stay_nights
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-z]")
 _COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
-_COUNT_HINT_EN = re.compile(r"night|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room|of us")
+_COUNT_HINT_EN = re.compile(r"night|day|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room"
+                            r"|of us|individual|travel|member|family")
 
 # --- party, rooms ----------------------------------------------------------------------------------------
-_GUESTS_CN = re.compile(rf"({CN_NUM})\s*(?:个|位|名)?\s*(?:人|客人|大人|成人|住客|同事|朋友)(?!民|员|工|家)|({CN_NUM})\s*位(?![置于数子])")
+_GUESTS_CN = re.compile(
+    rf"(?<![同每])({CN_NUM})\s*(?:个|位|名)?\s*(?:人|客人|大人|成人|住客|同事|朋友)(?!民|员|工|家|中|之中|当中|里|份)"
+    rf"|({CN_NUM})\s*位(?![置于数子])")
 _GUESTS_CN_FAMILY = re.compile(rf"一家\s*({CN_NUM})\s*口")
 _GUESTS_CN_MIX = re.compile(rf"({CN_NUM})\s*(?:个|位)?\s*大人?\s*(?:和|加|带|\+)?\s*({CN_NUM})\s*(?:个|位)?\s*(?:小孩|孩子|儿童|小朋友|小)")
-_GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl)\b")
+_GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl|individuals?|travell?ers?"
+                        r"|members?|family members)\b")
 _GUESTS_EN_MIX = re.compile(rf"\b({EN_NUM})\s+adults?\s*(?:and|&|\+|,)?\s*({EN_NUM})\s+(?:kids?|child|children|infants?|babies|baby)\b")
-_GUESTS_EN_PARTY = re.compile(rf"\b(?:party of|table for|group of)\s+({EN_NUM})\b")
+# "a party of 4", "table for two", "six in my party", "we are a family of five", "there will be 3 of us"
+_GUESTS_EN_PARTY = re.compile(rf"\b(?:party of|table for|group of|family of)\s+({EN_NUM})\b"
+                              rf"|\b({EN_NUM})\s+(?:in|of) (?:my|our|the) (?:party|group|family)\b")
 _ROOMS_CN = re.compile(rf"({CN_NUM})\s*(?:个)?\s*(?:间|房间)(?!隔)")
 _ROOMS_EN = re.compile(rf"\b({EN_NUM}|two|three)\s+(?:[a-z]+\s+)?rooms?\b")
 
@@ -39,6 +45,10 @@ _ROOMNO = re.compile(
     r"|(?:我在|我住|住在|我是|送到|送去|到|在|in|to)\s*(\d{3,5})(?![\d:元块号月年%])"
     r"|^\s*(\d{3,5})(?=\s|[,，:：的]|[\u4e00-\u9fff])(?![\d]|\s*(?:元|块|号|月|年|点|人|间|晚|米|公里|分))"
 )
+# a room number in Chinese numerals: digit by digit (一二零八房) or as a number (房间三百二)
+_CN_ROOM_DIGITS = r"[零〇幺一二三四五六七八九百千]{3,5}"
+_ROOMNO_CN = re.compile(rf"(?:房间号?|房号)\s*[:：是为]?\s*({_CN_ROOM_DIGITS})(?![号月年点块元])"
+                        rf"|({_CN_ROOM_DIGITS})\s*(?:号房间|号房|房间|房)(?![费价型])")
 _PERIOD = (r"(凌晨|半夜|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|今晚|明晚|明早|明天早上|明天上午|明天下午|明天晚上|"
            r"今天早上|今天上午|今天下午|今天晚上|早|晚)")
 _TIME_CN = re.compile(rf"{_PERIOD}?\s*({CN_NUM})\s*(?:点|:|：|时)(?:\s*(钟|半|一刻|三刻|({CN_NUM})\s*分?))?")
@@ -86,8 +96,8 @@ class EntityExtractor:
         if dates:
             assign_stay(work, dates, out)
         _counts(work, out, has_latin, has_cjk)
-        if has_digit:
-            _room_number(work, out)
+        if has_digit or has_cjk:
+            _room_number(work, out, has_digit)
         _time(work, out, has_digit, has_latin)
         return out
 
@@ -136,14 +146,20 @@ def _guests(text: str) -> int | None:
         return a + b if a and b else None
     m = _GUESTS_CN_FAMILY.search(text) or _GUESTS_CN.search(text) or _GUESTS_EN.search(text) or _GUESTS_EN_PARTY.search(text)
     if m and (value := cn_int(next((g for g in m.groups() if g), ""))) and value < 200:
+        if value == 1 and m.group(0).endswith(("朋友", "同事")):
+            return None  # "我有一个朋友推荐…": a friend, not a party of one
         return value
     return None
 
 
-def _room_number(text: str, out: dict[str, Any]) -> None:
-    m = _ROOMNO.search(text)
+def _room_number(text: str, out: dict[str, Any], has_digit: bool) -> None:
+    m = _ROOMNO.search(text) if has_digit else None
     if m:
         out["room_number"] = next(g for g in m.groups() if g)
+        return
+    m = _ROOMNO_CN.search(text) if "房" in text else None
+    if m and (value := cn_int(next(g for g in m.groups() if g))) and 100 <= value <= 99999:
+        out["room_number"] = str(value)
 
 
 def _time(text: str, out: dict[str, Any], has_digit: bool, has_latin: bool) -> None:
