@@ -36,6 +36,12 @@ FAQ_TOPICS: tuple[str, ...] = (
     "address",
     "airport_transfer",
     "check_in_out",
+    "phone",
+    "rating",
+    "hotel_type",
+    "facilities",
+    "laundry",
+    "smoking",
 )
 ENTITY_KEYS: tuple[str, ...] = (
     "check_in",

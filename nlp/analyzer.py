@@ -94,10 +94,11 @@ class Analyzer:
             clean = cantonese_to_mandarin(clean)
         keys, surface = match_tokens(clean)
         scan = self._scanner.scan(keys, surface)
-        entities = self._entities.extract(clean, self.local_today(now))
+        today = self.local_today(now)
+        entities = self._entities.extract(clean, today)
         if scan.room is not None:
             entities["room_type"] = scan.room
-        lean_on_stay(scan, entities)
+        lean_on_stay(scan, entities, today)
         category, confidence = decide(scan)
         entities = finish_dates(select_dates(entities, category in BOOKING_FAMILY))
         return Analysis(

@@ -9,6 +9,7 @@ complaint / praise, thanks for a service is praise and anger about one a complai
 from __future__ import annotations
 
 import math
+from datetime import date
 from operator import itemgetter
 from typing import Any
 
@@ -19,21 +20,27 @@ from nlp.scan import Scan
 BOOKING_FAMILY = frozenset({"booking", "booking_change", "cancellation"})
 _BOOKING_ORDER = ("booking", "booking_change", "cancellation")
 _STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room types are lexicon terms
+_CUED_DATE = 2.5  # just under the front desk's "提前入住" / "late check-out", just over its plain "check in"
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
 # what a request is about (a service topic or an FAQ), as opposed to an opinion or nothing
 SERVICE_CATEGORIES = _TOPIC_CATS | {"faq"}
 
 
-def lean_on_stay(scan: Scan, entities: dict[str, Any]) -> None:
+def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> None:
     """Stay facts are evidence of a booking conversation ("明晚两个人，标间" has no booking verb), for
-    the booking-family request the words point to: "把预订改到12月26号" is a change."""
+    the booking-family request the words point to: "把预订改到12月26号" is a change.
+
+    A check-in or check-out word next to a later date ("check in on the 7th", "3号退房") is about a stay
+    being booked, not the front desk's check-in today; "明天可以提前入住吗" and "late check-out tomorrow" keep
+    their stronger front-desk words."""
     if scan.other_room and scan.cats.get("booking_change", 0.0) > 0:
         # two room types and a change word: moving from one to the other, not a new booking
         scan.cats["booking_change"] += 2 * ROOM_TYPE_WEIGHT
     stay = len([key for key in _STAY_KEYS if key in entities])  # a list: cheaper than a generator here
     if stay:
         family = max(_BOOKING_ORDER, key=lambda c: (scan.cats.get(c, 0.0), c == "booking"))
-        scan.cats[family] = scan.cats.get(family, 0.0) + min(stay, 3) * 0.7
+        cued = [day for key in ("check_in_explicit", "check_out_explicit") if (day := entities.get(key)) and day > today]
+        scan.cats[family] = scan.cats.get(family, 0.0) + min(stay, 3) * 0.7 + len(cued) * _CUED_DATE
 
 
 def decide(scan: Scan) -> tuple[str, float]:
@@ -77,6 +84,10 @@ def _scores(scan: Scan) -> dict[str, float]:
         scores["complaint"] += 0.5 * topical
     if scores.get("praise", 0.0) and neg > pos:
         scores["praise"] *= 0.3
+    asked = max(topical, scores.get("faq", 0.0))
+    if scores.get("praise", 0.0) and asked >= 1.5 and (scan.question or (scan.request and scores["praise"] < 1.5 * asked)):
+        # "Sounds great, can I have their phone number?" / "太好了，帮我订两晚": the pleasantry opens a request
+        scores["praise"] *= 0.35
     return scores
 
 
