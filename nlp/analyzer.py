@@ -98,9 +98,9 @@ class Analyzer:
         entities = self._entities.extract(clean, today)
         if scan.room is not None:
             entities["room_type"] = scan.room
-        lean_on_stay(scan, entities, today)
-        category, confidence = decide(scan)
-        entities = finish_dates(select_dates(entities, category in BOOKING_FAMILY))
+        category, confidence = decide(scan, lean_on_stay(scan, entities, today))
+        # a lone date ("On the 7th.") answers a booking question: kept unless another request claimed it
+        entities = finish_dates(select_dates(entities, category in BOOKING_FAMILY or category == "other"))
         return Analysis(
             lang=lang,
             category=category,

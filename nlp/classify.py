@@ -20,19 +20,22 @@ from nlp.scan import Scan
 BOOKING_FAMILY = frozenset({"booking", "booking_change", "cancellation"})
 _BOOKING_ORDER = ("booking", "booking_change", "cancellation")
 _STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room types are lexicon terms
+# FAQ topics that are facts to be told, whatever the wording ("give me their number" is no room service)
+INFORMATION_TOPICS = frozenset({"phone", "address", "rating", "hotel_type"})
+MIN_EVIDENCE = 1.5  # below this much weight the best category is a guess: the message is out of scope
 _CUED_DATE = 2.5  # just under the front desk's "提前入住" / "late check-out", just over its plain "check in"
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
 # what a request is about (a service topic or an FAQ), as opposed to an opinion or nothing
 SERVICE_CATEGORIES = _TOPIC_CATS | {"faq"}
 
 
-def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> None:
+def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> float:
     """Stay facts are evidence of a booking conversation ("明晚两个人，标间" has no booking verb), for
     the booking-family request the words point to: "把预订改到12月26号" is a change.
 
     A check-in or check-out word next to a later date ("check in on the 7th", "3号退房") is about a stay
     being booked, not the front desk's check-in today; "明天可以提前入住吗" and "late check-out tomorrow" keep
-    their stronger front-desk words."""
+    their stronger front-desk words. Returns the weight the stay added."""
     if scan.other_room and scan.cats.get("booking_change", 0.0) > 0:
         # two room types and a change word: moving from one to the other, not a new booking
         scan.cats["booking_change"] += 2 * ROOM_TYPE_WEIGHT
@@ -40,17 +43,25 @@ def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> None:
     if stay:
         family = max(_BOOKING_ORDER, key=lambda c: (scan.cats.get(c, 0.0), c == "booking"))
         cued = [day for key in ("check_in_explicit", "check_out_explicit") if (day := entities.get(key)) and day > today]
-        scan.cats[family] = scan.cats.get(family, 0.0) + min(stay, 3) * 0.7 + len(cued) * _CUED_DATE
+        lean = min(stay, 3) * 0.7 + len(cued) * _CUED_DATE
+        scan.cats[family] = scan.cats.get(family, 0.0) + lean
+        return lean
+    return 0.0
 
 
-def decide(scan: Scan) -> tuple[str, float]:
+def decide(scan: Scan, stay: float = 0.0) -> tuple[str, float]:
     """(category, confidence): the best score, confident by its margin over the second and by how much
-    evidence is behind it."""
+    evidence is behind it. Too little evidence is out of scope, unless the message names a room or a stay (two
+    facts, or a date cued as a check-in or check-out; a lone "tomorrow" is not a stay)."""
     scores = _scores(scan)
     ranked = sorted([(v, c) for c, v in scores.items() if v > 0], reverse=True)  # (a list, as in `_scores`)
     if not ranked:
         return "other", 0.3
     top, category = ranked[0]
+    if top < MIN_EVIDENCE and category != "other" and scan.room is None and stay < 1.4 and (
+            scan.question or category not in ("praise", "complaint")):
+        # one weak, generic word ("change", "good", "amount") is no hotel request: out of scope, and unsure
+        return "other", 0.2
     second = ranked[1][0] if len(ranked) > 1 else 0.0
     margin = top / (top + second) if top + second else 0.0
     evidence = 1.0 - math.exp(-top / 1.6)
@@ -66,7 +77,9 @@ def _scores(scan: Scan) -> dict[str, float]:
         factor = 1.0 if scan.question else 0.45
         if scan.request and not scan.info_question:
             factor *= 0.5
-        scores["faq"] = scores.get("faq", 0.0) + topic_total * factor
+        facts = sum([weight for topic, weight in scan.faq.items() if topic in INFORMATION_TOPICS])
+        # a phone number or an address can only be told, never brought: "send me their phone number" asks
+        scores["faq"] = scores.get("faq", 0.0) + (topic_total - facts) * factor + facts
     if scan.question and scan.info_question:
         scores["faq"] = scores.get("faq", 0.0) * 1.25
     neg = -min(scan.sentiment, 0.0)
