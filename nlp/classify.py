@@ -25,6 +25,8 @@ INFORMATION_TOPICS = frozenset({"phone", "address", "rating", "hotel_type"})
 MIN_EVIDENCE = 1.5  # below this much weight the best category is a guess: the message is out of scope
 _CUED_DATE = 2.5  # just under the front desk's "提前入住" / "late check-out", just over its plain "check in"
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
+# services a guest thanks for once done; "Perfect, book it" is a new booking, not thanks for one
+_SERVICE_DONE = tuple(_TOPIC_CATS - BOOKING_FAMILY)
 # what a request is about (a service topic or an FAQ), as opposed to an opinion or nothing
 SERVICE_CATEGORIES = _TOPIC_CATS | {"faq"}
 
@@ -43,7 +45,8 @@ def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> float:
     if stay:
         family = max(_BOOKING_ORDER, key=lambda c: (scan.cats.get(c, 0.0), c == "booking"))
         cued = [day for key in ("check_in_explicit", "check_out_explicit") if (day := entities.get(key)) and day > today]
-        lean = min(stay, 3) * 0.7 + len(cued) * _CUED_DATE
+        # a number of nights is a stay on its own ("a hotel in Chicago for three nights")
+        lean = min(stay, 3) * 0.7 + (0.7 if "nights" in entities else 0.0) + len(cued) * _CUED_DATE
         scan.cats[family] = scan.cats.get(family, 0.0) + lean
         return lean
     return 0.0
@@ -89,15 +92,19 @@ def _scores(scan: Scan) -> dict[str, float]:
     if pos:
         scores["praise"] = scores.get("praise", 0.0) + 0.5 * pos
     topical = max([scores.get(c, 0.0) for c in _TOPIC_CATS])  # a list: cheaper than a generator here
-    if pos >= 2.0 and pos > 2 * neg and not scan.request and not scan.question and topical:
+    served = max([scores.get(c, 0.0) for c in _SERVICE_DONE])
+    if pos >= 2.0 and pos > 2 * neg and not scan.request and not scan.question and served:
         # thanks for a service is praise, not a new request ("打扫得很干净，谢谢阿姨")
-        scores["praise"] = scores.get("praise", 0.0) + 0.5 * topical + 0.3 * pos
+        scores["praise"] = scores.get("praise", 0.0) + 0.5 * served + 0.3 * pos
     if scores.get("complaint", 0.0) >= 2.0 and neg >= 1.5 and topical:
         # an unhappy guest talking about a service is a complaint first ("空调还是没人来修，太失望了")
         scores["complaint"] += 0.5 * topical
     if scores.get("praise", 0.0) and neg > pos:
         scores["praise"] *= 0.3
     asked = max(topical, scores.get("faq", 0.0))
+    if scan.question and not asked and scores.get("praise", 0.0) and pos < 3.0:
+        # "what's the best way to…", "is my card's rate good": a question about something else, not praise
+        scores["praise"] *= 0.4
     if scores.get("praise", 0.0) and asked >= 1.5 and (scan.question or (scan.request and scores["praise"] < 1.5 * asked)):
         # "Sounds great, can I have their phone number?" / "太好了，帮我订两晚": the pleasantry opens a request
         scores["praise"] *= 0.35
