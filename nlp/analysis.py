@@ -46,6 +46,7 @@ FAQ_TOPICS: tuple[str, ...] = (
 ENTITY_KEYS: tuple[str, ...] = (
     "check_in",
     "check_out",
+    "date",  # the day a service is wanted, when it is no stay date ("明天送早餐")
     "nights",
     "guests",
     "rooms",

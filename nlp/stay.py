@@ -134,17 +134,23 @@ def _pick(roles: list[Role], only_explicit: bool) -> tuple[date | None, date | N
 
 
 def select_dates(entities: dict[str, Any], booking_context: bool) -> dict[str, Any]:
-    """Keep all stay dates in a booking conversation, only explicitly cued ones elsewhere."""
+    """Keep all stay dates in a booking conversation, only explicitly cued ones elsewhere.
+
+    Outside a booking, a date that is no stay date is the day a service is wanted: `date` ("明天下午两点送早餐
+    到1203" → tomorrow, with time 14:00 and room 1203).
+    """
     entities.pop("_implicit_dates", None)
     explicit_in = entities.pop("check_in_explicit", None)
     explicit_out = entities.pop("check_out_explicit", None)
     if not booking_context:
-        entities.pop("check_in", None)
-        entities.pop("check_out", None)
+        any_in, any_out = entities.pop("check_in", None), entities.pop("check_out", None)
+        first = any_in or any_out
         if explicit_in is not None:
             entities["check_in"] = explicit_in
         if explicit_out is not None:
             entities["check_out"] = explicit_out
+        if explicit_in is None and explicit_out is None and first is not None:
+            entities["date"] = first
     return entities
 
 
@@ -162,6 +168,8 @@ def finish_dates(entities: dict[str, Any]) -> dict[str, Any]:
         check_in = check_out - timedelta(days=nights)
     elif check_in and check_out and not nights:
         entities["nights"] = (check_out - check_in).days
+    if "date" in entities:
+        entities["date"] = entities["date"].isoformat()
     if check_in:
         entities["check_in"] = check_in.isoformat()
     if check_out:
