@@ -22,6 +22,7 @@ _BOOKING_ORDER = ("booking", "booking_change", "cancellation")
 _STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room types are lexicon terms
 # FAQ topics that are facts to be told, whatever the wording ("give me their number" is no room service)
 INFORMATION_TOPICS = frozenset({"phone", "address", "rating", "hotel_type"})
+OUT_OF_SCOPE = "out_of_scope"  # a lexicon section, not a category: its words make a message `other`, unsure
 MIN_EVIDENCE = 1.5  # below this much weight the best category is a guess: the message is out of scope
 _CUED_DATE = 2.5  # just under the front desk's "提前入住" / "late check-out", just over its plain "check in"
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
@@ -61,6 +62,9 @@ def decide(scan: Scan, stay: float = 0.0) -> tuple[str, float]:
     if not ranked:
         return "other", 0.3
     top, category = ranked[0]
+    if category == OUT_OF_SCOPE:
+        # money, cars, paperwork: not the hotel's business, and not a request to guess at
+        return "other", 0.2
     if top < MIN_EVIDENCE and category != "other" and scan.room is None and stay < 1.4 and (
             scan.question or category not in ("praise", "complaint")):
         # one weak, generic word ("change", "good", "amount") is no hotel request: out of scope, and unsure
