@@ -58,6 +58,7 @@ class Analyzer:
         lexicon_dirs: Sequence[Path] = (),
         max_chars: int = MAX_CHARS,
         learned_sentiment: Mapping[str, float] | None = None,
+        day_first: bool = False,
     ) -> None:
         self._tz = ZoneInfo(timezone)
         self._max_chars = max_chars
@@ -71,7 +72,7 @@ class Analyzer:
             self._learned = LearnedWeights.load(dirs)
         else:
             self._learned = LearnedWeights(learned_sentiment)
-        self._entities = EntityExtractor(load_holidays(dirs))
+        self._entities = EntityExtractor(load_holidays(dirs), day_first=day_first)
 
     # -- public API ---------------------------------------------------------------------------------
     def analyze(self, text: str, now: datetime | None = None) -> Analysis:

@@ -140,8 +140,11 @@ def _add(found: list[Span], start: int, end: int, value: date | None) -> None:
 
 
 def _calendar_dates(text: str, today: date, found: list[Span], has_digit: bool, cn_numeric: bool,
-                    month_names: bool) -> None:
-    """Dates that name their month: ISO, 12月24号(-26号), Dec 24(-26), 24(-26) December, 12/24."""
+                    month_names: bool, day_first: bool = False) -> None:
+    """Dates that name their month: ISO, 12月24号(-26号), Dec 24(-26), 24(-26) December, 12/24.
+
+    "3/4" is read the way the hotel's guests write it (`day_first`: 3 April in the UK, else 4 March as in China
+    and the US); a first number above 12 can only be a day, whatever the custom ("24/12")."""
     for m in _D_ISO.finditer(text) if has_digit else ():
         _add(found, m.start(), m.end(), _valid(int(m.group(1)), int(m.group(2)), int(m.group(3))))
     for m in _D_CN_MD.finditer(text) if cn_numeric and "月" in text else ():
@@ -165,6 +168,8 @@ def _calendar_dates(text: str, today: date, found: list[Span], has_digit: bool, 
             _add(found, m.start(), m.end(), _month_day(today, month, int(m.group(1))))
     for m in _D_NUMERIC.finditer(text) if has_digit and "/" in text else ():
         a, b = int(m.group(1)), int(m.group(2))
+        if day_first:
+            a, b = b, a
         month, day = (a, b) if a <= 12 else (b, a)
         _add(found, m.start(), m.end(), _month_day(today, month, day))
 
@@ -227,7 +232,8 @@ def _left_to_right(found: list[Span]) -> list[Span]:
 class DateFinder:
     """Finds the dates a message names; stateless after construction, so safe to share between threads."""
 
-    def __init__(self, holidays: Mapping[str, Any]) -> None:
+    def __init__(self, holidays: Mapping[str, Any], day_first: bool = False) -> None:
+        self._day_first = day_first
         self._fixed = {str(k).lower(): tuple(int(x) for x in str(v).split("-"))
                        for k, v in (holidays.get("fixed") or {}).items()}
         self._codes = {str(k).lower(): str(v) for k, v in (holidays.get("names") or {}).items() if v in RULES}
@@ -248,7 +254,7 @@ class DateFinder:
         # date, and a call that finds nothing is then the whole cost)
         cn_month = has_cjk and "月" in text
         if has_digit or month_names or (numeric and cn_month):
-            _calendar_dates(text, today, found, has_digit, numeric and has_cjk, month_names)
+            _calendar_dates(text, today, found, has_digit, numeric and has_cjk, month_names, self._day_first)
         if cn_month or (has_latin and has_digit and "month" in text):
             _relative_months(text, today, found, has_cjk, has_latin, has_digit)
         _relative_days(text, today, found, has_cjk, has_latin, cn_week)

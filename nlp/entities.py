@@ -20,7 +20,7 @@ from nlp.stay import assign_stay, stay_nights
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-z]")
 _COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
-_COUNT_HINT_EN = re.compile(r"night|day|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room"
+_COUNT_HINT_EN = re.compile(r"night|[\s\d-]days?\b|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room"
                             r"|of us|individual|travel|member|family")
 
 # --- party, rooms ----------------------------------------------------------------------------------------
@@ -73,10 +73,10 @@ _REF = re.compile(
 class EntityExtractor:
     """Regex-based extraction; stateless after construction, so safe to share between threads."""
 
-    def __init__(self, holidays: Mapping[str, Any]) -> None:
+    def __init__(self, holidays: Mapping[str, Any], day_first: bool = False) -> None:
         # Room types are not found here: their synonyms are lexicon terms, found by the analyser's
         # single pass over the tokens (cheaper than one more regex alternation per message).
-        self._dates = DateFinder(holidays)
+        self._dates = DateFinder(holidays, day_first=day_first)
 
     def extract(self, text: str, today: date) -> dict[str, Any]:
         """All entities found in canonical `text`.

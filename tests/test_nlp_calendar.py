@@ -127,3 +127,15 @@ def test_weekdays_resolve_alike_in_both_languages(analyzer: Analyzer) -> None:
     assert analyzer.analyze_strict("check in friday next week", now=_local(friday)).entities["check_in"] == "2030-03-08"
     assert analyzer.analyze_strict("周一入住", now=_local(friday)).entities["check_in"] == "2030-03-04"
     assert date.fromisoformat("2030-03-08") - date.fromisoformat(friday) == timedelta(days=7)
+
+
+def test_numeric_dates_follow_the_hotels_custom(tmp_path) -> None:
+    """"3/4" is 4 March where guests write month first (the default: China, the US), 3 April where they write day
+    first (hotel.numeric_dates: day_first); "24/12" can only be 24 December either way."""
+    now = _local("2030-03-01")
+    month_first = Analyzer(cache_dir=tmp_path)
+    day_first = Analyzer(cache_dir=tmp_path, day_first=True)
+    assert month_first.analyze_strict("check in 3/4", now=now).entities["check_in"] == "2030-03-04"
+    assert day_first.analyze_strict("check in 3/4", now=now).entities["check_in"] == "2030-04-03"
+    for analyzer in (month_first, day_first):
+        assert analyzer.analyze_strict("24/12入住", now=now).entities["check_in"] == "2030-12-24"
