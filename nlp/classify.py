@@ -84,8 +84,10 @@ def _scores(scan: Scan) -> dict[str, float]:
         factor = 1.0 if scan.question else 0.45
         if scan.request and not scan.info_question:
             factor *= 0.5
-        facts = sum([weight for topic, weight in scan.faq.items() if topic in INFORMATION_TOPICS])
-        # a phone number or an address can only be told, never brought: "send me their phone number" asks
+        facts = 0.0
+        if scan.request or scan.question:
+            # a phone number or an address can only be told, never brought: "send me their phone number" asks
+            facts = sum([weight for topic, weight in scan.faq.items() if topic in INFORMATION_TOPICS])
         scores["faq"] = scores.get("faq", 0.0) + (topic_total - facts) * factor + facts
     if scan.question and scan.info_question:
         scores["faq"] = scores.get("faq", 0.0) * 1.25
