@@ -45,7 +45,8 @@ def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> float:
     stay = len([key for key in _STAY_KEYS if key in entities])  # a list: cheaper than a generator here
     if stay:
         family = max(_BOOKING_ORDER, key=lambda c: (scan.cats.get(c, 0.0), c == "booking"))
-        cued = [day for key in ("check_in_explicit", "check_out_explicit") if (day := entities.get(key)) and day > today]
+        cued = [day for key in ("check_in_explicit", "check_out_explicit")
+                if (day := entities.get(key)) and day > today]
         # a number of nights is a stay on its own ("a hotel in Chicago for three nights")
         lean = min(stay, 3) * 0.7 + (0.7 if "nights" in entities else 0.0) + len(cued) * _CUED_DATE
         scan.cats[family] = scan.cats.get(family, 0.0) + lean
@@ -111,7 +112,8 @@ def _scores(scan: Scan) -> dict[str, float]:
     if scan.question and not asked and scores.get("praise", 0.0) and pos < 3.0:
         # "what's the best way to…", "is my card's rate good": a question about something else, not praise
         scores["praise"] *= 0.4
-    if scores.get("praise", 0.0) and asked >= 1.5 and (scan.question or (scan.request and scores["praise"] < 1.5 * asked)):
+    pleasantry = scan.question or (scan.request and scores.get("praise", 0.0) < 1.5 * asked)
+    if scores.get("praise", 0.0) and asked >= 1.5 and pleasantry:
         # "Sounds great, can I have their phone number?" / "太好了，帮我订两晚": the pleasantry opens a request
         scores["praise"] *= 0.35
     return scores

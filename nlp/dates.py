@@ -45,8 +45,11 @@ _D_CN_DAY = re.compile(rf"(?<![\d月])({CN_NUM})\s*号(?![房楼线门床位桌]
 _D_CN_REL = re.compile(r"大后天|后天|后晚|明天|明晚|明日|明早|明儿|明夜|今天|今晚|今日|今夜|今儿|当天")
 _D_CN_WEEK = re.compile(r"(下下|下个?|这个?|本)?\s*(?:周|星期|礼拜)\s*([一二三四五六日天末1-7])")
 _D_EN_REL = re.compile(r"\b(?:the )?day after (?:tomorrow|tmr|tmrw)\b|\b(?:today|tonight|tomorrow|tmrw?|tomorow|tommorr?ow|2morrow)\b")
-_D_EN_WEEK = re.compile(r"\b(?:(next|this|coming|following)\s+(?:week\s+(?:on\s+)?)?)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|mon|tues?|wed|thur?s?|fri|sat|sun)\b(?!\s*\d)"
-                        r"(?:\s+(?:of\s+)?(next|this|the following|the coming)\s+week\b)?")
+# "friday", "next friday", "next week on friday", "friday next week", "sunday this week"
+_D_EN_WEEK = re.compile(r"\b(?:(next|this|coming|following)\s+(?:week\s+(?:on\s+)?)?)?"
+                        r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend"
+                        r"|mon|tues?|wed|thur?s?|fri|sat|sun)"
+                        r"\b(?!\s*\d)(?:\s+(?:of\s+)?(next|this|the following|the coming)\s+week\b)?")
 _D_EN_MD = re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*(?:-|–|to|till|until|through)\s*(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|:|night|people|guest)))?")
 _D_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*)?(?:of\s+)?{_MONTH_RE}\b")
 _D_EN_ORD = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b")

@@ -20,7 +20,8 @@ from nlp.stay import assign_stay, stay_nights
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-z]")
 _COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
-_COUNT_HINT_EN = re.compile(r"night|[\s\d-]days?\b|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room"
+_COUNT_HINT_EN = re.compile(r"night|[\s\d-]days?\b|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child"
+                            r"|infant|bab|room"
                             r"|of us|individual|travel|member|family")
 
 # --- party, rooms ----------------------------------------------------------------------------------------
@@ -29,8 +30,8 @@ _GUESTS_CN = re.compile(
     rf"|({CN_NUM})\s*位(?![置于数子])")
 _GUESTS_CN_FAMILY = re.compile(rf"一家\s*({CN_NUM})\s*口")
 _GUESTS_CN_MIX = re.compile(rf"({CN_NUM})\s*(?:个|位)?\s*大人?\s*(?:和|加|带|\+)?\s*({CN_NUM})\s*(?:个|位)?\s*(?:小孩|孩子|儿童|小朋友|小)")
-_GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl|individuals?|travell?ers?"
-                        r"|members?|family members)\b")
+_GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl|individuals?"
+                        r"|travell?ers?|members?|family members)\b")
 _GUESTS_EN_MIX = re.compile(rf"\b({EN_NUM})\s+adults?\s*(?:and|&|\+|,)?\s*({EN_NUM})\s+(?:kids?|child|children|infants?|babies|baby)\b")
 # "a party of 4", "table for two", "six in my party", "we are a family of five", "there will be 3 of us"
 _GUESTS_EN_PARTY = re.compile(rf"\b(?:party of|table for|group of|family of)\s+({EN_NUM})\b"

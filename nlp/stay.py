@@ -33,8 +33,10 @@ _NIGHTS_CN_DAYS = re.compile(rf"(?<![第每这那前后隔过提])({CN_NUM})\s*(
 _NIGHTS_CN_WEEK = re.compile(rf"(?:住|待|呆|订|预订|预定)\s*({CN_NUM})\s*(?:个)?\s*(?:星期|周|礼拜)(?!一|二|三|四|五|六|日|天|末)")
 _NIGHTS_EN = re.compile(rf"\b({EN_NUM}|a couple of|a)\s*(?:-\s*)?(?:more\s+|extra\s+|additional\s+)?nights?\b(?!'s)")
 # "for six days", "a 3-day stay", "staying 4 days": not "in 3 days", "3 days ago / before / later"
-_NIGHTS_EN_DAYS = re.compile(rf"(?<!\bin )(?<!\bwithin )(?<!\bevery )\b({EN_NUM}|a couple of)\s*(?:-\s*)?(?:more\s+|extra\s+|additional\s+|full\s+)?days?\b"
-                             r"(?!\s*(?:ago|before|after|earlier|later|from now|prior|notice|in advance|early|late|beforehand))")
+_NIGHTS_EN_DAYS = re.compile(rf"(?<!\bin )(?<!\bwithin )(?<!\bevery )\b({EN_NUM}|a couple of)\s*(?:-\s*)?"
+                             r"(?:more\s+|extra\s+|additional\s+|full\s+)?days?\b"
+                             r"(?!\s*(?:ago|before|after|earlier|later|from now|prior|notice|in advance|early|late"
+                             r"|beforehand))")
 _NIGHTS_EN_WEEK = re.compile(rf"\bfor (?:a|one|({EN_NUM})) weeks?\b")
 # "a night" / "一晚" next to a price is a rate ("how much a night", "一晚多少钱"), not a stay of one night
 _PRICE = re.compile(r"多少|价|钱|元|块|美元|少于|便宜|贵|cost|price|rate|how much|charge|\brun\b|\$|per\b|fee|cheap|expensive")

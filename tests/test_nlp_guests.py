@@ -50,7 +50,9 @@ async def test_room_service_for_tomorrow_afternoon(web_bot: Concierge, client: a
     assert (ticket.category, ticket.room_number) == ("food_beverage", "1203")
 
 
-async def test_out_of_scope_is_unsure_and_soon_reaches_a_person(web_bot: Concierge, client: aiohttp.ClientSession) -> None:
+async def test_out_of_scope_is_unsure_and_soon_reaches_a_person(
+    web_bot: Concierge, client: aiohttp.ClientSession
+) -> None:
     """Car and bank questions are no booking change or bill: `other`, unsure, so the second one hands over."""
     for text in ("how do I change the oil in my car", "what's the apr on my credit card", "find me a good mechanic"):
         analysis = web_bot.analyzer.analyze(text)
