@@ -20,7 +20,7 @@ from nlp.stay import assign_stay, stay_nights
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-z]")
 _COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
-_COUNT_HINT_EN = re.compile(r"night|[\s\d-]days?\b|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child"
+_COUNT_HINT_EN = re.compile(r"night|day|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child"
                             r"|infant|bab|room"
                             r"|of us|individual|travel|member|family")
 
@@ -36,6 +36,8 @@ _GUESTS_EN_MIX = re.compile(rf"\b({EN_NUM})\s+adults?\s*(?:and|&|\+|,)?\s*({EN_N
 # "a party of 4", "table for two", "six in my party", "we are a family of five", "there will be 3 of us"
 _GUESTS_EN_PARTY = re.compile(rf"\b(?:party of|table for|group of|family of)\s+({EN_NUM})\b"
                               rf"|\b({EN_NUM})\s+(?:in|of) (?:my|our|the) (?:party|group|family)\b")
+_CN_PARTY = (_GUESTS_CN_FAMILY, _GUESTS_CN)
+_EN_PARTY = (_GUESTS_EN, _GUESTS_EN_PARTY)
 _ROOMS_CN = re.compile(rf"({CN_NUM})\s*(?:个)?\s*(?:间|房间)(?!隔)")
 _ROOMS_EN = re.compile(rf"\b({EN_NUM}|two|three)\s+(?:[a-z]+\s+)?rooms?\b")
 
@@ -48,6 +50,7 @@ _ROOMNO = re.compile(
 )
 # a room number in Chinese numerals: digit by digit (一二零八房) or as a number (房间三百二)
 _CN_ROOM_DIGITS = r"[零〇幺一二三四五六七八九百千]{3,5}"
+_CN_ROOM_HINT = re.compile(r"[零〇幺一二三四五六七八九百千]{3}")
 _ROOMNO_CN = re.compile(rf"(?:房间号?|房号)\s*[:：是为]?\s*({_CN_ROOM_DIGITS})(?![号月年点块元])"
                         rf"|({_CN_ROOM_DIGITS})\s*(?:号房间|号房|房间|房)(?![费价型])")
 _PERIOD = (r"(凌晨|半夜|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|今晚|明晚|明早|明天早上|明天上午|明天下午|明天晚上|"
@@ -128,24 +131,25 @@ def _counts(text: str, out: dict[str, Any], has_latin: bool, has_cjk: bool) -> N
     """Nights, guests and rooms share one pre-check: all three need a counting word nearby."""
     if not ((has_cjk and _COUNT_HINT_CN.search(text)) or (has_latin and _COUNT_HINT_EN.search(text))):
         return
-    nights = stay_nights(text, has_cjk)
+    nights = stay_nights(text, has_cjk, has_latin)
     if nights:
         out["nights"] = nights
-    guests = _guests(text)
+    guests = _guests(text, has_latin, has_cjk)
     if guests:
         out["guests"] = guests
-    m = _ROOMS_CN.search(text) or _ROOMS_EN.search(text)
+    m = (_ROOMS_CN.search(text) if has_cjk else None) or (_ROOMS_EN.search(text) if has_latin else None)
     if m and (value := cn_int(m.group(1))) and value < 100:
         out["rooms"] = value
 
 
-def _guests(text: str) -> int | None:
+def _guests(text: str, has_latin: bool, has_cjk: bool) -> int | None:
     """Party size; "两个大人一个小孩" adds up, and an implausible count (a price, a year) is none."""
-    m = _GUESTS_CN_MIX.search(text) or _GUESTS_EN_MIX.search(text)
+    cn, en = (_CN_PARTY if has_cjk else ()), (_EN_PARTY if has_latin else ())
+    m = (_GUESTS_CN_MIX.search(text) if has_cjk else None) or (_GUESTS_EN_MIX.search(text) if has_latin else None)
     if m:
         a, b = cn_int(m.group(1)), cn_int(m.group(2))
         return a + b if a and b else None
-    m = _GUESTS_CN_FAMILY.search(text) or _GUESTS_CN.search(text) or _GUESTS_EN.search(text) or _GUESTS_EN_PARTY.search(text)
+    m = next((found for pattern in (*cn, *en) if (found := pattern.search(text))), None)
     if m and (value := cn_int(next((g for g in m.groups() if g), ""))) and value < 200:
         if value == 1 and m.group(0).endswith(("朋友", "同事")):
             return None  # "我有一个朋友推荐…": a friend, not a party of one
@@ -158,7 +162,7 @@ def _room_number(text: str, out: dict[str, Any], has_digit: bool) -> None:
     if m:
         out["room_number"] = next(g for g in m.groups() if g)
         return
-    m = _ROOMNO_CN.search(text) if "房" in text else None
+    m = _ROOMNO_CN.search(text) if "房" in text and _CN_ROOM_HINT.search(text) else None
     if m and (value := cn_int(next(g for g in m.groups() if g))) and 100 <= value <= 99999:
         out["room_number"] = str(value)
 

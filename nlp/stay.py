@@ -44,29 +44,32 @@ _PRICE = re.compile(r"多少|价|钱|元|块|美元|少于|便宜|贵|cost|price
 Role = tuple[bool, bool, date]  # (is a check-out, next to a check-in/check-out cue, the date)
 
 
-def stay_nights(text: str, has_cjk: bool) -> int | None:
+def stay_nights(text: str, has_cjk: bool, has_latin: bool = True) -> int | None:
     """两晚 / 住三天 / 住一周 / two nights / six days: the length of the stay, when the message gives one.
 
     Nights win over days ("四天三晚" is three nights). A stay worded in days is that many nights: the
     public dialogue corpora label "for six days" as the stay length, and guests mean the nights they book.
     """
+    # each pattern only where its unit word occurs: most messages name no stay, and the scans are the cost
     if has_cjk:
-        m = _NIGHTS_CN.search(text)
+        m = _NIGHTS_CN.search(text) if ("晚" in text or "夜" in text or "宿" in text) else None
         if m:
             return _unless_rate(text, m)
-        m = _NIGHTS_CN_WEEK.search(text)
+        m = _NIGHTS_CN_WEEK.search(text) if ("周" in text or "星期" in text or "礼拜" in text) else None
         if m and (weeks := cn_int(m.group(1))):
             return 7 * weeks
-        m = _NIGHTS_CN_DAYS.search(text)
+        m = _NIGHTS_CN_DAYS.search(text) if ("天" in text or "日" in text) else None
         if m and (value := _unless_rate(text, m)):
             return value
-    m = _NIGHTS_EN.search(text)
+    if not has_latin:
+        return None
+    m = _NIGHTS_EN.search(text) if "night" in text else None
     if m:
         return _unless_rate(text, m)
-    m = _NIGHTS_EN_WEEK.search(text)
+    m = _NIGHTS_EN_WEEK.search(text) if "week" in text else None
     if m:
         return 7 * (cn_int(m.group(1)) if m.group(1) else 1)
-    m = _NIGHTS_EN_DAYS.search(text)
+    m = _NIGHTS_EN_DAYS.search(text) if "day" in text else None
     if m:
         return _unless_rate(text, m)
     return None
