@@ -125,6 +125,8 @@ def test_entities_as_guests_word_them(analyzer: Analyzer, text: str, expected: d
         ("明天下午两点送早餐到1203", "food_beverage", None),
         ("Perfect, book it for two people", "booking", None),
         ("find me a hotel in Paris with good reviews", "booking", None),
+        ("hotels with good reviews", "booking", None),  # a search, not praise
+        ("I need a place to stay in the north with free wifi", "booking", None),
         ("what's the best way to learn piano", "other", None),
         ("how do I jump start my car", "other", None),
     ],
