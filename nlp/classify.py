@@ -56,8 +56,8 @@ def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> float:
 
 def decide(scan: Scan, stay: float = 0.0) -> tuple[str, float]:
     """(category, confidence): the best score, confident by its margin over the second and by how much
-    evidence is behind it. Too little evidence is out of scope, unless the message names a room or a stay (two
-    facts, or a date cued as a check-in or check-out; a lone "tomorrow" is not a stay)."""
+    evidence is behind it. Too little evidence is out of scope, unless the message names a room, a stay (two
+    facts, or a date cued as a check-in or check-out; a lone "tomorrow" is not a stay) or a hotel topic."""
     scores = _scores(scan)
     ranked = sorted([(v, c) for c, v in scores.items() if v > 0], reverse=True)  # (a list, as in `_scores`)
     if not ranked:
@@ -66,9 +66,11 @@ def decide(scan: Scan, stay: float = 0.0) -> tuple[str, float]:
     if category == OUT_OF_SCOPE:
         # money, cars, paperwork: not the hotel's business, and not a request to guess at
         return "other", 0.2
-    if top < MIN_EVIDENCE and category != "other" and scan.room is None and stay < 1.4 and (
+    anchored = scan.room is not None or stay >= 1.4 or any([w >= 2.0 for w in scan.faq.values()])
+    if top < MIN_EVIDENCE and category != "other" and not anchored and (
             scan.question or category not in ("praise", "complaint")):
-        # one weak, generic word ("change", "good", "amount") is no hotel request: out of scope, and unsure
+        # one weak, generic word ("change", "good", "amount") is no hotel request: out of scope, and unsure; a
+        # room type, a stay or a hotel topic said alone ("wifi password", "早餐") is the hotel's business
         return "other", 0.2
     second = ranked[1][0] if len(ranked) > 1 else 0.0
     margin = top / (top + second) if top + second else 0.0
