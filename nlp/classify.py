@@ -24,6 +24,7 @@ _STAY_KEYS = ("nights", "guests", "rooms", "check_in", "check_out")  # room type
 INFORMATION_TOPICS = frozenset({"phone", "address", "rating", "hotel_type"})
 OUT_OF_SCOPE = "out_of_scope"  # a lexicon section, not a category: its words make a message `other`, unsure
 MIN_EVIDENCE = 1.5  # below this much weight the best category is a guess: the message is out of scope
+_TERSE = 6  # a message this short that names a hotel topic is asking about it ("parking", "早餐?")
 _CUED_DATE = 2.5  # just under the front desk's "提前入住" / "late check-out", just over its plain "check in"
 _TOPIC_CATS = frozenset(CATEGORIES) - {"complaint", "praise", "other", "faq"}
 # services a guest thanks for once done; "Perfect, book it" is a new booking, not thanks for one
@@ -54,10 +55,11 @@ def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> float:
     return 0.0
 
 
-def decide(scan: Scan, stay: float = 0.0) -> tuple[str, float]:
+def decide(scan: Scan, stay: float = 0.0, units: int = 0) -> tuple[str, float]:
     """(category, confidence): the best score, confident by its margin over the second and by how much
     evidence is behind it. Too little evidence is out of scope, unless the message names a room, a stay (two
-    facts, or a date cued as a check-in or check-out; a lone "tomorrow" is not a stay) or a hotel topic."""
+    facts, or a date cued as a check-in or check-out; a lone "tomorrow" is not a stay) or is a hotel topic said
+    tersely ("wifi password", "早餐": `units`, Chinese characters plus English words, at most `_TERSE`)."""
     scores = _scores(scan)
     ranked = sorted([(v, c) for c, v in scores.items() if v > 0], reverse=True)  # (a list, as in `_scores`)
     if not ranked:
@@ -66,7 +68,7 @@ def decide(scan: Scan, stay: float = 0.0) -> tuple[str, float]:
     if category == OUT_OF_SCOPE:
         # money, cars, paperwork: not the hotel's business, and not a request to guess at
         return "other", 0.2
-    anchored = scan.room is not None or stay >= 1.4 or any([w >= 2.0 for w in scan.faq.values()])
+    anchored = scan.room is not None or stay >= 1.4 or (units <= _TERSE and any([w >= 2.0 for w in scan.faq.values()]))
     if top < MIN_EVIDENCE and category != "other" and not anchored and (
             scan.question or category not in ("praise", "complaint")):
         # one weak, generic word ("change", "good", "amount") is no hotel request: out of scope, and unsure; a
