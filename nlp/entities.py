@@ -19,7 +19,7 @@ from nlp.stay import assign_stay, stay_nights
 
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-z]")
-_COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
+_COUNT_HINT_CN = re.compile(r"[晚夜宿天日人位口间客大小]|星期|周|礼拜")
 _COUNT_HINT_EN = re.compile(r"night|day|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child"
                             r"|infant|bab|room"
                             r"|of us|individual|travel|member|family")

@@ -28,9 +28,13 @@ _STAY_TO = re.compile(r"[住待呆]\s*(?:到|至)\s*$")
 _BEFORE, _AFTER = 36, 24  # characters of context read before and after a date, within its clause
 
 _NIGHTS_CN = re.compile(rf"({CN_NUM})\s*(?:个)?\s*(?:晚上|晚|夜|宿)(?!餐|饭|点)")
-# a stay worded in days: "住三天", "预订4天", "4天" — not "三天后", "提前两天", "这两天", "第二天", "每天"
-_NIGHTS_CN_DAYS = re.compile(rf"(?<![第每这那前后隔过提])({CN_NUM})\s*(?:个)?\s*(?:天|日)(?!前|后|内|以内|之内|之后|以后|之前|以前|左右|早|晚)")
-_NIGHTS_CN_WEEK = re.compile(rf"(?:住|待|呆|订|预订|预定)\s*({CN_NUM})\s*(?:个)?\s*(?:星期|周|礼拜)(?!一|二|三|四|五|六|日|天|末)")
+# a stay worded in days: "住三天", "预订4天", "4天", "住3日" — not "三天后", "提前两天", "这两天", "第二天", "每天", nor
+# "3日" alone, which is the 3rd of a month
+_NIGHTS_CN_DAYS = re.compile(rf"(?<![第每这那前后隔过提月])({CN_NUM})\s*(?:个)?\s*天"
+                             r"(?!前|后|内|以内|之内|之后|以后|之前|以前|左右|早|晚)"
+                             rf"|(?:住|待|呆|续|多住|延住)\s*({CN_NUM})\s*日")
+_NIGHTS_CN_WEEK = re.compile(rf"(?:住|待|呆|订|预订|预定)\s*({CN_NUM})\s*(?:个)?\s*(?:星期|周|礼拜)"
+                             r"(?!一|二|三|四|五|六|日|天|末)")
 _NIGHTS_EN = re.compile(rf"\b({EN_NUM}|a couple of|a)\s*(?:-\s*)?(?:more\s+|extra\s+|additional\s+)?nights?\b(?!'s)")
 # "for six days", "a 3-day stay", "staying 4 days": not "in 3 days", "3 days ago / before / later"
 _NIGHTS_EN_DAYS = re.compile(rf"(?<!\bin )(?<!\bwithin )(?<!\bevery )\b({EN_NUM}|a couple of)\s*(?:-\s*)?"
@@ -78,7 +82,7 @@ def stay_nights(text: str, has_cjk: bool, has_latin: bool = True) -> int | None:
 def _unless_rate(text: str, m: re.Match[str]) -> int | None:
     """The count of a match, or None when it is one night in a sentence about money (a rate, not a stay) or
     zero ("零晚" is no stay length)."""
-    value = cn_int(m.group(1))
+    value = cn_int(next((group for group in m.groups() if group), ""))
     if value == 1:
         clause = _CLAUSE_SPLIT.split(text[max(0, m.start() - 24):m.end() + 12])
         if any(_PRICE.search(part) for part in clause):

@@ -76,6 +76,8 @@ FRIDAY = datetime.fromisoformat("2030-03-01T10:00:00+08:00")  # Friday 1 March 2
         ("we need a room for a 3-day trip", {"nights": 3}),
         ("我们想住五天", {"nights": 5}),
         ("三天后到，住两晚", {"nights": 2}),
+        ("12月3日入住，两个人", {"nights": None, "guests": 2, "check_in": "2030-12-03"}),  # 3日 is a date, not 3 days
+        ("住3日", {"nights": 3}),
         ("see you in 3 days", {"nights": None}),
         ("how much is it a night?", {"nights": None}),
         # party sizes as people say them
