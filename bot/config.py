@@ -62,6 +62,10 @@ class HotelSettings(_Model):
     )
     address: Bilingual = Field(description="the hotel's address, used in campaign messages")
     phone: str = Field(default="", description="the hotel's phone number (informational)")
+    numeric_dates: Literal["month_first", "day_first"] = Field(
+        default="month_first",
+        description="how guests here write 3/4: month first (China, US: 4 March) or day first (UK, Europe: 3 April)",
+    )
 
     @field_validator("check_in_time", "check_out_time", mode="before")
     @classmethod

@@ -32,4 +32,5 @@ def build_analyzer(settings: Settings) -> Analyzer:
         timezone=settings.hotel.timezone,
         cache_dir=settings.data_dir,
         lexicon_dirs=hotel_lexicons(settings),
+        day_first=settings.hotel.numeric_dates == "day_first",
     )

@@ -36,10 +36,17 @@ FAQ_TOPICS: tuple[str, ...] = (
     "address",
     "airport_transfer",
     "check_in_out",
+    "phone",
+    "rating",
+    "hotel_type",
+    "facilities",
+    "laundry",
+    "smoking",
 )
 ENTITY_KEYS: tuple[str, ...] = (
     "check_in",
     "check_out",
+    "date",  # the day a service is wanted, when it is no stay date ("明天送早餐")
     "nights",
     "guests",
     "rooms",

@@ -58,6 +58,7 @@ class Analyzer:
         lexicon_dirs: Sequence[Path] = (),
         max_chars: int = MAX_CHARS,
         learned_sentiment: Mapping[str, float] | None = None,
+        day_first: bool = False,
     ) -> None:
         self._tz = ZoneInfo(timezone)
         self._max_chars = max_chars
@@ -71,7 +72,7 @@ class Analyzer:
             self._learned = LearnedWeights.load(dirs)
         else:
             self._learned = LearnedWeights(learned_sentiment)
-        self._entities = EntityExtractor(load_holidays(dirs))
+        self._entities = EntityExtractor(load_holidays(dirs), day_first=day_first)
 
     # -- public API ---------------------------------------------------------------------------------
     def analyze(self, text: str, now: datetime | None = None) -> Analysis:
@@ -94,17 +95,19 @@ class Analyzer:
             clean = cantonese_to_mandarin(clean)
         keys, surface = match_tokens(clean)
         scan = self._scanner.scan(keys, surface)
-        entities = self._entities.extract(clean, self.local_today(now))
+        today = self.local_today(now)
+        entities = self._entities.extract(clean, today)
         if scan.room is not None:
             entities["room_type"] = scan.room
-        lean_on_stay(scan, entities)
-        category, confidence = decide(scan)
-        entities = finish_dates(select_dates(entities, category in BOOKING_FAMILY))
+        units = len(keys) - keys.count("")  # Chinese characters + English words: comparable lengths
+        category, confidence = decide(scan, lean_on_stay(scan, entities, today), units)
+        # a lone date ("On the 7th.") answers a booking question: kept unless another request claimed it
+        entities = finish_dates(select_dates(entities, category in BOOKING_FAMILY or category == "other"))
         return Analysis(
             lang=lang,
             category=category,
             confidence=confidence,
-            sentiment=self._sentiment(scan, category, keys, clean, lang),
+            sentiment=self._sentiment(scan, category, units, clean, lang),
             urgency=urgency(scan, category),
             entities=entities,
             keywords=keywords(scan, category),
@@ -141,10 +144,9 @@ class Analyzer:
         return self._scanner.scan(keys, surface).sentiment, feature_set(self._tokenizer.words(clean))
 
     # -- the work -----------------------------------------------------------------------------------
-    def _sentiment(self, scan: Scan, category: str, keys: list[str], clean: str, lang: str) -> str:
+    def _sentiment(self, scan: Scan, category: str, units: int, clean: str, lang: str) -> str:
         """The label: the hand score, with review punctuation and (if the hotel has them) learned weights."""
         tone = scan.tone
-        units = len(keys) - keys.count("")  # Chinese characters + English words: comparable lengths
         review = review_like(units, scan.request or scan.question, tone.hits, category in SERVICE_CATEGORIES)
         score = scan.sentiment
         if review and units >= RHETORIC_LENGTH:

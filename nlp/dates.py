@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from nlp.calendar import RULES, next_holiday
 from nlp.lexicon import load_yaml
 from nlp.numbers import CN_NUM, cn_int
 
@@ -44,7 +45,11 @@ _D_CN_DAY = re.compile(rf"(?<![\d月])({CN_NUM})\s*号(?![房楼线门床位桌]
 _D_CN_REL = re.compile(r"大后天|后天|后晚|明天|明晚|明日|明早|明儿|明夜|今天|今晚|今日|今夜|今儿|当天")
 _D_CN_WEEK = re.compile(r"(下下|下个?|这个?|本)?\s*(?:周|星期|礼拜)\s*([一二三四五六日天末1-7])")
 _D_EN_REL = re.compile(r"\b(?:the )?day after (?:tomorrow|tmr|tmrw)\b|\b(?:today|tonight|tomorrow|tmrw?|tomorow|tommorr?ow|2morrow)\b")
-_D_EN_WEEK = re.compile(r"\b(next|this|coming)?\s*(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|mon|tues?|wed|thur?s?|fri|sat|sun)\b(?!\s*\d)")
+# "friday", "next friday", "next week on friday", "friday next week", "sunday this week"
+_D_EN_WEEK = re.compile(r"\b(?:(next|this|coming|following)\s+(?:week\s+(?:on\s+)?)?)?"
+                        r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend"
+                        r"|mon|tues?|wed|thur?s?|fri|sat|sun)"
+                        r"\b(?!\s*\d)(?:\s+(?:of\s+)?(next|this|the following|the coming)\s+week\b)?")
 _D_EN_MD = re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:\s*(?:-|–|to|till|until|through)\s*(\d{{1,2}})(?:st|nd|rd|th)?\b(?!\s*(?:am|pm|:|night|people|guest)))?")
 _D_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s*(?:-\s*(\d{{1,2}})(?:st|nd|rd|th)?\s*)?(?:of\s+)?{_MONTH_RE}\b")
 _D_EN_ORD = re.compile(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b")
@@ -60,14 +65,17 @@ _REL_HINT = re.compile(r"[今明后当]|to(?:day|night|m)|tmr|morrow|mon|tue|wed
 
 
 def load_holidays(dirs: Iterable[Path]) -> dict[str, Any]:
-    """Merge `holidays.yaml` of every lexicon directory: a hotel adds its local festivals on top."""
-    holidays: dict[str, Any] = {}
+    """Merge `holiday_names.yaml` of every lexicon directory: a hotel adds names and local festivals on top.
+
+    Only names live in files; their dates come from `nlp.calendar`, which computes every year.
+    """
+    holidays: dict[str, Any] = {"names": {}, "fixed": {}}
     for directory in dirs:
-        path = Path(directory) / "holidays.yaml"
+        path = Path(directory) / "holiday_names.yaml"
         if path.is_file():
             data = load_yaml(path)
-            for section in ("fixed", "by_year"):
-                holidays.setdefault(section, {}).update(data.get(section) or {})
+            for section in ("names", "fixed"):
+                holidays[section].update(data.get(section) or {})
     return holidays
 
 
@@ -100,15 +108,17 @@ def _in_month(today: date, ahead: int, day: int | None) -> date | None:
 
 
 def _day_only(today: date, day: int | None, anchor: date | None) -> date | None:
-    """'20号' / 'the 20th': in the anchor's (or this) month, rolling forward if already past."""
+    """'20号' / 'the 20th': in the anchor's (or this) month if not yet past, else the next month that has
+    that day ("30号" said on 31 January is 30 March: February has no 30th)."""
     if not day or day > 31:
         return None
     base = anchor or today
-    found = _valid(base.year, base.month, day)
-    if found is not None and found >= base:
-        return found
-    month, year = (base.month % 12) + 1, base.year + (1 if base.month == 12 else 0)
-    return _valid(year, month, day)
+    for ahead in range(3):
+        index = base.month - 1 + ahead
+        found = _valid(base.year + index // 12, index % 12 + 1, day)
+        if found is not None and found >= base:
+            return found
+    return None
 
 
 def _weekday(today: date, target: int, modifier: str | None) -> date:
@@ -133,8 +143,11 @@ def _add(found: list[Span], start: int, end: int, value: date | None) -> None:
 
 
 def _calendar_dates(text: str, today: date, found: list[Span], has_digit: bool, cn_numeric: bool,
-                    month_names: bool) -> None:
-    """Dates that name their month: ISO, 12月24号(-26号), Dec 24(-26), 24(-26) December, 12/24."""
+                    month_names: bool, day_first: bool = False) -> None:
+    """Dates that name their month: ISO, 12月24号(-26号), Dec 24(-26), 24(-26) December, 12/24.
+
+    "3/4" is read the way the hotel's guests write it (`day_first`: 3 April in the UK, else 4 March as in China
+    and the US); a first number above 12 can only be a day, whatever the custom ("24/12")."""
     for m in _D_ISO.finditer(text) if has_digit else ():
         _add(found, m.start(), m.end(), _valid(int(m.group(1)), int(m.group(2)), int(m.group(3))))
     for m in _D_CN_MD.finditer(text) if cn_numeric and "月" in text else ():
@@ -158,6 +171,8 @@ def _calendar_dates(text: str, today: date, found: list[Span], has_digit: bool, 
             _add(found, m.start(), m.end(), _month_day(today, month, int(m.group(1))))
     for m in _D_NUMERIC.finditer(text) if has_digit and "/" in text else ():
         a, b = int(m.group(1)), int(m.group(2))
+        if day_first:
+            a, b = b, a
         month, day = (a, b) if a <= 12 else (b, a)
         _add(found, m.start(), m.end(), _month_day(today, month, day))
 
@@ -185,7 +200,8 @@ def _relative_days(text: str, today: date, found: list[Span], has_cjk: bool, has
     for m in _D_CN_WEEK.finditer(text) if cn_week else ():
         _add(found, m.start(), m.end(), _weekday(today, _CN_WEEKDAYS[m.group(2)], (m.group(1) or "").strip() or None))
     for m in _D_EN_WEEK.finditer(text) if has_latin else ():
-        modifier = m.group(1) if m.group(1) != "coming" else None
+        word = m.group(3) or m.group(1)  # "friday next week" and "next week friday" are "next friday"
+        modifier = "next" if word in ("next", "following", "the following") else "this" if word == "this" else None
         _add(found, m.start(), m.end(), _weekday(today, _EN_WEEKDAYS[m.group(2)], modifier))
 
 
@@ -219,15 +235,13 @@ def _left_to_right(found: list[Span]) -> list[Span]:
 class DateFinder:
     """Finds the dates a message names; stateless after construction, so safe to share between threads."""
 
-    def __init__(self, holidays: Mapping[str, Any]) -> None:
-        fixed = holidays.get("fixed") or {}
-        lunar = holidays.get("by_year") or {}
-        self._fixed = {str(k).lower(): tuple(int(x) for x in str(v).split("-")) for k, v in fixed.items()}
-        self._by_year: dict[str, list[date]] = {}
-        for name, years in lunar.items():
-            self._by_year[str(name).lower()] = sorted(date.fromisoformat(str(v)) for v in years.values())
+    def __init__(self, holidays: Mapping[str, Any], day_first: bool = False) -> None:
+        self._day_first = day_first
+        self._fixed = {str(k).lower(): tuple(int(x) for x in str(v).split("-"))
+                       for k, v in (holidays.get("fixed") or {}).items()}
+        self._codes = {str(k).lower(): str(v) for k, v in (holidays.get("names") or {}).items() if v in RULES}
         # longest first, so "christmas eve" is not read as "christmas" followed by a stray word
-        names = sorted([*self._fixed, *self._by_year], key=len, reverse=True)
+        names = sorted([*self._fixed, *self._codes], key=len, reverse=True)
         self._holiday_re = re.compile("|".join(re.escape(n) for n in names)) if names else None
 
     def find(self, text: str, today: date, has_digit: bool, has_latin: bool, has_cjk: bool) -> list[Span]:
@@ -243,7 +257,7 @@ class DateFinder:
         # date, and a call that finds nothing is then the whole cost)
         cn_month = has_cjk and "月" in text
         if has_digit or month_names or (numeric and cn_month):
-            _calendar_dates(text, today, found, has_digit, numeric and has_cjk, month_names)
+            _calendar_dates(text, today, found, has_digit, numeric and has_cjk, month_names, self._day_first)
         if cn_month or (has_latin and has_digit and "month" in text):
             _relative_months(text, today, found, has_cjk, has_latin, has_digit)
         _relative_days(text, today, found, has_cjk, has_latin, cn_week)
@@ -254,18 +268,15 @@ class DateFinder:
         return _left_to_right(found) if found else []
 
     def _holidays(self, text: str, today: date, found: list[Span]) -> None:
-        """Named days (平安夜, chinese new year); the names come from `holidays.yaml`, not from code."""
+        """Named days (平安夜, chinese new year); the names come from `holiday_names.yaml`, not from code."""
         if self._holiday_re is None:
             return
         for m in self._holiday_re.finditer(text):
             _add(found, m.start(), m.end(), self._holiday(m.group(0), today))
 
     def _holiday(self, name: str, today: date) -> date | None:
-        """A fixed holiday's next occurrence, or the next listed date of a lunar one (None past the table)."""
+        """A named day's next occurrence, today included: a hotel's own fixed festival, or from the calendar."""
         if name in self._fixed:
             month, day = self._fixed[name]
             return _month_day(today, month, day)
-        for value in self._by_year.get(name, ()):
-            if value >= today:
-                return value
-        return None
+        return next_holiday(self._codes[name], today)

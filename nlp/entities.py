@@ -19,16 +19,25 @@ from nlp.stay import assign_stay, stay_nights
 
 _DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-z]")
-_COUNT_HINT_CN = re.compile(r"[晚夜宿天人位口间客大小]|星期|周|礼拜")
-_COUNT_HINT_EN = re.compile(r"night|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child|infant|bab|room|of us")
+_COUNT_HINT_CN = re.compile(r"[晚夜宿天日人位口间客大小]|星期|周|礼拜")
+_COUNT_HINT_EN = re.compile(r"night|day|week|people|person|guest|adult|pax|ppl|party|table|group|kid|child"
+                            r"|infant|bab|room"
+                            r"|of us|individual|travel|member|family")
 
 # --- party, rooms ----------------------------------------------------------------------------------------
-_GUESTS_CN = re.compile(rf"({CN_NUM})\s*(?:个|位|名)?\s*(?:人|客人|大人|成人|住客|同事|朋友)(?!民|员|工|家)|({CN_NUM})\s*位(?![置于数子])")
+_GUESTS_CN = re.compile(
+    rf"(?<![同每])({CN_NUM})\s*(?:个|位|名)?\s*(?:人|客人|大人|成人|住客|同事|朋友)(?!民|员|工|家|中|之中|当中|里|份)"
+    rf"|({CN_NUM})\s*位(?![置于数子])")
 _GUESTS_CN_FAMILY = re.compile(rf"一家\s*({CN_NUM})\s*口")
 _GUESTS_CN_MIX = re.compile(rf"({CN_NUM})\s*(?:个|位)?\s*大人?\s*(?:和|加|带|\+)?\s*({CN_NUM})\s*(?:个|位)?\s*(?:小孩|孩子|儿童|小朋友|小)")
-_GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl)\b")
+_GUESTS_EN = re.compile(rf"\b({EN_NUM})\s+(?:people|persons|person|guests?|adults?|pax|of us|ppl|individuals?"
+                        r"|travell?ers?|members?|family members)\b")
 _GUESTS_EN_MIX = re.compile(rf"\b({EN_NUM})\s+adults?\s*(?:and|&|\+|,)?\s*({EN_NUM})\s+(?:kids?|child|children|infants?|babies|baby)\b")
-_GUESTS_EN_PARTY = re.compile(rf"\b(?:party of|table for|group of)\s+({EN_NUM})\b")
+# "a party of 4", "table for two", "six in my party", "we are a family of five", "there will be 3 of us"
+_GUESTS_EN_PARTY = re.compile(rf"\b(?:party of|table for|group of|family of)\s+({EN_NUM})\b"
+                              rf"|\b({EN_NUM})\s+(?:in|of) (?:my|our|the) (?:party|group|family)\b")
+_CN_PARTY = (_GUESTS_CN_FAMILY, _GUESTS_CN)
+_EN_PARTY = (_GUESTS_EN, _GUESTS_EN_PARTY)
 _ROOMS_CN = re.compile(rf"({CN_NUM})\s*(?:个)?\s*(?:间|房间)(?!隔)")
 _ROOMS_EN = re.compile(rf"\b({EN_NUM}|two|three)\s+(?:[a-z]+\s+)?rooms?\b")
 
@@ -39,6 +48,11 @@ _ROOMNO = re.compile(
     r"|(?:我在|我住|住在|我是|送到|送去|到|在|in|to)\s*(\d{3,5})(?![\d:元块号月年%])"
     r"|^\s*(\d{3,5})(?=\s|[,，:：的]|[\u4e00-\u9fff])(?![\d]|\s*(?:元|块|号|月|年|点|人|间|晚|米|公里|分))"
 )
+# a room number in Chinese numerals: digit by digit (一二零八房) or as a number (房间三百二)
+_CN_ROOM_DIGITS = r"[零〇幺一二三四五六七八九百千]{3,5}"
+_CN_ROOM_HINT = re.compile(r"[零〇幺一二三四五六七八九百千]{3}")
+_ROOMNO_CN = re.compile(rf"(?:房间号?|房号)\s*[:：是为]?\s*({_CN_ROOM_DIGITS})(?![号月年点块元])"
+                        rf"|({_CN_ROOM_DIGITS})\s*(?:号房间|号房|房间|房)(?![费价型])")
 _PERIOD = (r"(凌晨|半夜|早上|早晨|清晨|上午|中午|下午|傍晚|晚上|夜里|今晚|明晚|明早|明天早上|明天上午|明天下午|明天晚上|"
            r"今天早上|今天上午|今天下午|今天晚上|早|晚)")
 _TIME_CN = re.compile(rf"{_PERIOD}?\s*({CN_NUM})\s*(?:点|:|：|时)(?:\s*(钟|半|一刻|三刻|({CN_NUM})\s*分?))?")
@@ -63,10 +77,10 @@ _REF = re.compile(
 class EntityExtractor:
     """Regex-based extraction; stateless after construction, so safe to share between threads."""
 
-    def __init__(self, holidays: Mapping[str, Any]) -> None:
+    def __init__(self, holidays: Mapping[str, Any], day_first: bool = False) -> None:
         # Room types are not found here: their synonyms are lexicon terms, found by the analyser's
         # single pass over the tokens (cheaper than one more regex alternation per message).
-        self._dates = DateFinder(holidays)
+        self._dates = DateFinder(holidays, day_first=day_first)
 
     def extract(self, text: str, today: date) -> dict[str, Any]:
         """All entities found in canonical `text`.
@@ -86,8 +100,8 @@ class EntityExtractor:
         if dates:
             assign_stay(work, dates, out)
         _counts(work, out, has_latin, has_cjk)
-        if has_digit:
-            _room_number(work, out)
+        if has_digit or has_cjk:
+            _room_number(work, out, has_digit)
         _time(work, out, has_digit, has_latin)
         return out
 
@@ -117,33 +131,40 @@ def _counts(text: str, out: dict[str, Any], has_latin: bool, has_cjk: bool) -> N
     """Nights, guests and rooms share one pre-check: all three need a counting word nearby."""
     if not ((has_cjk and _COUNT_HINT_CN.search(text)) or (has_latin and _COUNT_HINT_EN.search(text))):
         return
-    nights = stay_nights(text, has_cjk)
+    nights = stay_nights(text, has_cjk, has_latin)
     if nights:
         out["nights"] = nights
-    guests = _guests(text)
+    guests = _guests(text, has_latin, has_cjk)
     if guests:
         out["guests"] = guests
-    m = _ROOMS_CN.search(text) or _ROOMS_EN.search(text)
+    m = (_ROOMS_CN.search(text) if has_cjk else None) or (_ROOMS_EN.search(text) if has_latin else None)
     if m and (value := cn_int(m.group(1))) and value < 100:
         out["rooms"] = value
 
 
-def _guests(text: str) -> int | None:
+def _guests(text: str, has_latin: bool, has_cjk: bool) -> int | None:
     """Party size; "两个大人一个小孩" adds up, and an implausible count (a price, a year) is none."""
-    m = _GUESTS_CN_MIX.search(text) or _GUESTS_EN_MIX.search(text)
+    cn, en = (_CN_PARTY if has_cjk else ()), (_EN_PARTY if has_latin else ())
+    m = (_GUESTS_CN_MIX.search(text) if has_cjk else None) or (_GUESTS_EN_MIX.search(text) if has_latin else None)
     if m:
         a, b = cn_int(m.group(1)), cn_int(m.group(2))
         return a + b if a and b else None
-    m = _GUESTS_CN_FAMILY.search(text) or _GUESTS_CN.search(text) or _GUESTS_EN.search(text) or _GUESTS_EN_PARTY.search(text)
+    m = next((found for pattern in (*cn, *en) if (found := pattern.search(text))), None)
     if m and (value := cn_int(next((g for g in m.groups() if g), ""))) and value < 200:
+        if value == 1 and m.group(0).endswith(("朋友", "同事")):
+            return None  # "我有一个朋友推荐…": a friend, not a party of one
         return value
     return None
 
 
-def _room_number(text: str, out: dict[str, Any]) -> None:
-    m = _ROOMNO.search(text)
+def _room_number(text: str, out: dict[str, Any], has_digit: bool) -> None:
+    m = _ROOMNO.search(text) if has_digit else None
     if m:
         out["room_number"] = next(g for g in m.groups() if g)
+        return
+    m = _ROOMNO_CN.search(text) if "房" in text and _CN_ROOM_HINT.search(text) else None
+    if m and (value := cn_int(next(g for g in m.groups() if g))) and 100 <= value <= 99999:
+        out["room_number"] = str(value)
 
 
 def _time(text: str, out: dict[str, Any], has_digit: bool, has_latin: bool) -> None:

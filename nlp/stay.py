@@ -16,34 +16,78 @@ from typing import Any
 from nlp.dates import Span
 from nlp.numbers import CN_NUM, EN_NUM, cn_int
 
-_CLAUSE_SPLIT = re.compile(r"[,，。.!！?？;；\n]")
-_OUT_CUE = re.compile(r"退房|离店|离开|走人|(?<![a-z])走|check\s?out|checkout|checking out|leav|depart")
+_CLAUSE_SPLIT = re.compile(r"[,，。.!！?？;；\n]|\band\b|\bbut\b|然后|并且")
+# a cue of the stay's end, or its start; the nearest one before a date decides, else the first one after it
+_CUE = re.compile(
+    r"(?P<out>退房|离店|离开|走人|(?<![a-z])走|check\s?-?\s?out|checkout|checking out|leav|depart|head(?:ing)? out"
+    r"|\bout (?:on|by)\b|until|untill|\btill?\b|through|thru|\bending\b)"
+    r"|(?P<in>入住|到店|抵达|到达|check\s?-?\s?in|checking in|arriv|\bfrom\b|\bstart|\bbegin|开始|从)")
+# range words right before a later date: "24号到26号", "the 24th to the 26th", "住到26号"
 _RANGE_BEFORE = re.compile(r"(?:到|至|-|~|–|until|till|til|to|through|thru)\s*(?:the\s*)?$")
-_IN_NEAR = re.compile(r"入住|到店|抵达|check\s?in|checking in|arriv")
+_STAY_TO = re.compile(r"[住待呆]\s*(?:到|至)\s*$")
+_BEFORE, _AFTER = 36, 24  # characters of context read before and after a date, within its clause
 
 _NIGHTS_CN = re.compile(rf"({CN_NUM})\s*(?:个)?\s*(?:晚上|晚|夜|宿)(?!餐|饭|点)")
-_NIGHTS_CN_DAYS = re.compile(rf"(?:住|待|呆|续|多住|延住)\s*({CN_NUM})\s*(?:天|日)")
-_NIGHTS_CN_WEEK = re.compile(r"(?:住|待|呆)\s*(?:一|1)\s*(?:个)?\s*(?:星期|周|礼拜)")
-_NIGHTS_EN = re.compile(rf"\b({EN_NUM}|a couple of|a)\s*(?:-\s*)?(?:more\s+|extra\s+|additional\s+)?nights?\b")
-_NIGHTS_EN_WEEK = re.compile(r"\bfor (?:a|one) week\b")
+# a stay worded in days: "住三天", "预订4天", "4天", "住3日" — not "三天后", "提前两天", "这两天", "第二天", "每天", nor
+# "3日" alone, which is the 3rd of a month
+_NIGHTS_CN_DAYS = re.compile(rf"(?<![第每这那前后隔过提月])({CN_NUM})\s*(?:个)?\s*天"
+                             r"(?!前|后|内|以内|之内|之后|以后|之前|以前|左右|早|晚)"
+                             rf"|(?:住|待|呆|续|多住|延住)\s*({CN_NUM})\s*日")
+_NIGHTS_CN_WEEK = re.compile(rf"(?:住|待|呆|订|预订|预定)\s*({CN_NUM})\s*(?:个)?\s*(?:星期|周|礼拜)"
+                             r"(?!一|二|三|四|五|六|日|天|末)")
+_NIGHTS_EN = re.compile(rf"\b({EN_NUM}|a couple of|a)\s*(?:-\s*)?(?:more\s+|extra\s+|additional\s+)?nights?\b(?!'s)")
+# "for six days", "a 3-day stay", "staying 4 days": not "in 3 days", "3 days ago / before / later"
+_NIGHTS_EN_DAYS = re.compile(rf"(?<!\bin )(?<!\bwithin )(?<!\bevery )\b({EN_NUM}|a couple of)\s*(?:-\s*)?"
+                             r"(?:more\s+|extra\s+|additional\s+|full\s+)?days?\b"
+                             r"(?!\s*(?:ago|before|after|earlier|later|from now|prior|notice|in advance|early|late"
+                             r"|beforehand))")
+_NIGHTS_EN_WEEK = re.compile(rf"\bfor (?:a|one|({EN_NUM})) weeks?\b")
+# "a night" / "一晚" next to a price is a rate ("how much a night", "一晚多少钱"), not a stay of one night
+_PRICE = re.compile(r"多少|价|钱|元|块|美元|少于|便宜|贵|cost|price|rate|how much|charge|\brun\b|\$|per\b|fee|cheap|expensive")
 
 Role = tuple[bool, bool, date]  # (is a check-out, next to a check-in/check-out cue, the date)
 
 
-def stay_nights(text: str, has_cjk: bool) -> int | None:
-    """两晚 / 住三天 / 住一周 / two nights: the length of the stay, when the message gives one."""
-    m = _NIGHTS_CN.search(text) if has_cjk else None
+def stay_nights(text: str, has_cjk: bool, has_latin: bool = True) -> int | None:
+    """两晚 / 住三天 / 住一周 / two nights / six days: the length of the stay, when the message gives one.
+
+    Nights win over days ("四天三晚" is three nights). A stay worded in days is that many nights: the
+    public dialogue corpora label "for six days" as the stay length, and guests mean the nights they book.
+    """
+    # each pattern only where its unit word occurs: most messages name no stay, and the scans are the cost
+    if has_cjk:
+        m = _NIGHTS_CN.search(text) if ("晚" in text or "夜" in text or "宿" in text) else None
+        if m:
+            return _unless_rate(text, m)
+        m = _NIGHTS_CN_WEEK.search(text) if ("周" in text or "星期" in text or "礼拜" in text) else None
+        if m and (weeks := cn_int(m.group(1))):
+            return 7 * weeks
+        m = _NIGHTS_CN_DAYS.search(text) if ("天" in text or "日" in text) else None
+        if m and (value := _unless_rate(text, m)):
+            return value
+    if not has_latin:
+        return None
+    m = _NIGHTS_EN.search(text) if "night" in text else None
     if m:
-        return cn_int(m.group(1)) or None  # "零晚" is no stay length, and no other pattern is tried
-    m = _NIGHTS_CN_DAYS.search(text)
-    if m and (value := cn_int(m.group(1))):
-        return value
-    if _NIGHTS_CN_WEEK.search(text) or _NIGHTS_EN_WEEK.search(text):
-        return 7
-    m = _NIGHTS_EN.search(text)
-    if m and (value := cn_int(m.group(1))):
-        return value
+        return _unless_rate(text, m)
+    m = _NIGHTS_EN_WEEK.search(text) if "week" in text else None
+    if m:
+        return 7 * (cn_int(m.group(1)) if m.group(1) else 1)
+    m = _NIGHTS_EN_DAYS.search(text) if "day" in text else None
+    if m:
+        return _unless_rate(text, m)
     return None
+
+
+def _unless_rate(text: str, m: re.Match[str]) -> int | None:
+    """The count of a match, or None when it is one night in a sentence about money (a rate, not a stay) or
+    zero ("零晚" is no stay length)."""
+    value = cn_int(next((group for group in m.groups() if group), ""))
+    if value == 1:
+        clause = _CLAUSE_SPLIT.split(text[max(0, m.start() - 24):m.end() + 12])
+        if any(_PRICE.search(part) for part in clause):
+            return None
+    return value or None
 
 
 def assign_stay(text: str, dates: list[Span], out: dict[str, Any]) -> None:
@@ -64,18 +108,20 @@ def assign_stay(text: str, dates: list[Span], out: dict[str, Any]) -> None:
 
 
 def _roles(text: str, dates: list[Span]) -> list[Role]:
-    """Read the words around each date, up to the neighbouring dates and within its clause: 退房 or a
-    range word before it (到26号) makes it a check-out; 入住 / 退房 nearby make it explicit."""
+    """Read the words around each date, up to the neighbouring dates and within its clause: the last cue
+    before it decides ("check in tomorrow and leave on the 3rd", "住到26号", "until the 9th"), else the first
+    one after it ("26号退房"); a range word after an earlier date (到26号) makes it a check-out."""
     roles: list[Role] = []
     for index, (start, end, value) in enumerate(dates):
         prev_end = dates[index - 1][1] if index else 0
         next_start = dates[index + 1][0] if index + 1 < len(dates) else len(text)
-        before = _CLAUSE_SPLIT.split(text[max(prev_end, start - 16):start])[-1]
-        after = _CLAUSE_SPLIT.split(text[end:min(next_start, end + 12)])[0]
-        is_out = bool(_OUT_CUE.search(after) or _OUT_CUE.search(before)) or (
-            bool(roles) and _RANGE_BEFORE.search(before) is not None)
-        explicit = is_out or bool(_IN_NEAR.search(before) or _IN_NEAR.search(after))
-        roles.append((is_out, explicit, value))
+        before = _CLAUSE_SPLIT.split(text[max(prev_end, start - _BEFORE):start])[-1]
+        after = _CLAUSE_SPLIT.split(text[end:min(next_start, end + _AFTER)])[0]
+        cues = list(_CUE.finditer(before))
+        cue = cues[-1] if cues else _CUE.search(after)
+        ranged = (bool(roles) and _RANGE_BEFORE.search(before) is not None) or _STAY_TO.search(before) is not None
+        is_out = ranged or (cue is not None and cue.group("out") is not None)
+        roles.append((is_out, cue is not None or ranged, value))
     return roles
 
 
@@ -97,17 +143,23 @@ def _pick(roles: list[Role], only_explicit: bool) -> tuple[date | None, date | N
 
 
 def select_dates(entities: dict[str, Any], booking_context: bool) -> dict[str, Any]:
-    """Keep all stay dates in a booking conversation, only explicitly cued ones elsewhere."""
+    """Keep all stay dates in a booking conversation, only explicitly cued ones elsewhere.
+
+    Outside a booking, a date that is no stay date is the day a service is wanted: `date` ("明天下午两点送早餐
+    到1203" → tomorrow, with time 14:00 and room 1203).
+    """
     entities.pop("_implicit_dates", None)
     explicit_in = entities.pop("check_in_explicit", None)
     explicit_out = entities.pop("check_out_explicit", None)
     if not booking_context:
-        entities.pop("check_in", None)
-        entities.pop("check_out", None)
+        any_in, any_out = entities.pop("check_in", None), entities.pop("check_out", None)
+        first = any_in or any_out
         if explicit_in is not None:
             entities["check_in"] = explicit_in
         if explicit_out is not None:
             entities["check_out"] = explicit_out
+        if explicit_in is None and explicit_out is None and first is not None:
+            entities["date"] = first
     return entities
 
 
@@ -125,6 +177,8 @@ def finish_dates(entities: dict[str, Any]) -> dict[str, Any]:
         check_in = check_out - timedelta(days=nights)
     elif check_in and check_out and not nights:
         entities["nights"] = (check_out - check_in).days
+    if "date" in entities:
+        entities["date"] = entities["date"].isoformat()
     if check_in:
         entities["check_in"] = check_in.isoformat()
     if check_out:

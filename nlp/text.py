@@ -174,6 +174,10 @@ def cantonese_to_mandarin(text: str) -> str:
     return _CANTONESE_RE.sub(lambda m: _CANTONESE[m.group(0)], text)
 
 
+# words the rules below would merge with a word of another meaning: "rating" is not "rate" (a price)
+_KEEP = {"rating": "rating", "ratings": "rating", "rated": "rated"}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A deliberately tiny English stemmer: plurals, -ing, -ed and a final -e.
@@ -183,6 +187,8 @@ def stem(word: str) -> str:
     """
     if len(word) <= 3 or not word.isascii() or not word.isalpha():
         return word
+    if word in _KEEP:
+        return _KEEP[word]
     if word.endswith("ies") and len(word) > 4:
         word = word[:-3] + "y"
     elif word.endswith("s") and not word.endswith(("ss", "us", "is", "ous")):

@@ -1,7 +1,8 @@
 """Holiday and birthday dates, solar and lunar.
 
-Lunar dates (春节, 元宵, 端午, 中秋 and lunar birthdays) are computed with ``lunardate`` rather than typed
-into a table: a typed table silently runs out, and the hotel should never have to edit dates by hand.
+Holiday dates come from the one calendar in `nlp.calendar` (the analyser reads "春节入住" with the same
+dates the scheduler greets on); lunar birthdays are computed here with the same lunar conversion, never
+typed into a table: a typed table silently runs out, and the hotel should never have to edit dates by hand.
 """
 
 from __future__ import annotations
@@ -10,48 +11,10 @@ from datetime import date, timedelta
 
 from lunardate import LunarDate
 
-from scheduler.config import HolidayCode
+from nlp.calendar import holiday_date, holidays_on, lunar_to_solar
 
-# (month, day) in the lunar calendar, or in the solar calendar for the others.
-LUNAR_HOLIDAYS: dict[str, tuple[int, int]] = {
-    "spring_festival": (1, 1),  # 春节
-    "lantern": (1, 15),  # 元宵
-    "dragon_boat": (5, 5),  # 端午
-    "mid_autumn": (8, 15),  # 中秋
-}
-SOLAR_HOLIDAYS: dict[str, tuple[int, int]] = {
-    "new_year": (1, 1),  # 元旦
-    "national_day": (10, 1),  # 国庆
-    "christmas": (12, 25),
-}
-
-
-def lunar_to_solar(year: int, month: int, day: int, leap: bool = False) -> date:
-    """The solar date of a lunar date; a day 30 in a 29-day month falls back to the month's last day."""
-    for candidate in (day, 29, 28):
-        if candidate > day:
-            continue
-        try:
-            return LunarDate(year, month, candidate, leap).to_solar_date()
-        except ValueError:
-            continue
-    raise ValueError(f"no lunar date {year}-{month}-{day}")
-
-
-def holiday_date(code: HolidayCode | str, year: int) -> date:
-    """The holiday's solar date in ``year`` (lunar holidays use the lunar year that starts in ``year``)."""
-    if code in LUNAR_HOLIDAYS:
-        month, day = LUNAR_HOLIDAYS[code]
-        return lunar_to_solar(year, month, day)
-    if code in SOLAR_HOLIDAYS:
-        month, day = SOLAR_HOLIDAYS[code]
-        return date(year, month, day)
-    raise ValueError(f"unknown holiday {code!r}")
-
-
-def holidays_on(day: date, codes: list[str] | tuple[str, ...]) -> list[str]:
-    """The configured holidays that fall on ``day``."""
-    return [code for code in codes if holiday_date(code, day.year) == day]
+__all__ = ["birthday_year", "days", "holiday_date", "holidays_on", "is_birthday", "lunar_birthday",
+           "solar_birthday"]
 
 
 def solar_birthday(birthday: date, year: int) -> date:

@@ -124,7 +124,8 @@ def test_confidence_is_lower_when_unsure(analyzer: Analyzer) -> None:
 
 
 def test_dates_only_become_stay_dates_when_they_are_about_a_stay(analyzer: Analyzer) -> None:
-    assert analyzer.analyze_strict("明早7点叫醒我", now=NOW).entities == {"time": "07:00"}
+    # the wake-up call's day is the day a service is wanted, not a check-in
+    assert analyzer.analyze_strict("明早7点叫醒我", now=NOW).entities == {"time": "07:00", "date": "2025-12-21"}
     assert analyzer.analyze_strict("明天退房，想寄存行李", now=NOW).entities == {"check_out": "2025-12-21"}
 
 
