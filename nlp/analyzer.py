@@ -100,7 +100,7 @@ class Analyzer:
         if scan.room is not None:
             entities["room_type"] = scan.room
         units = len(keys) - keys.count("")  # Chinese characters + English words: comparable lengths
-        category, confidence = decide(scan, lean_on_stay(scan, entities, today), units)
+        category, confidence = decide(scan, lean_on_stay(scan, entities, today), units, "booking_ref" in entities)
         # a lone date ("On the 7th.") answers a booking question: kept unless another request claimed it
         entities = finish_dates(select_dates(entities, category in BOOKING_FAMILY or category == "other"))
         return Analysis(

@@ -55,9 +55,10 @@ def lean_on_stay(scan: Scan, entities: dict[str, Any], today: date) -> float:
     return 0.0
 
 
-def decide(scan: Scan, stay: float = 0.0, units: int = 0) -> tuple[str, float]:
+def decide(scan: Scan, stay: float = 0.0, units: int = 0, reference: bool = False) -> tuple[str, float]:
     """(category, confidence): the best score, confident by its margin over the second and by how much
-    evidence is behind it. Too little evidence is out of scope, unless the message names a room, a stay (two
+    evidence is behind it. Too little evidence is out of scope, unless the message names a booking reference
+    ("我的订单号是 AB12CD34": the guest's own booking, however few words surround it), a room, a stay (two
     facts, or a date cued as a check-in or check-out; a lone "tomorrow" is not a stay) or is a hotel topic said
     tersely ("wifi password", "早餐": `units`, Chinese characters plus English words, at most `_TERSE`)."""
     scores = _scores(scan)
@@ -68,7 +69,7 @@ def decide(scan: Scan, stay: float = 0.0, units: int = 0) -> tuple[str, float]:
     if category == OUT_OF_SCOPE:
         # money, cars, paperwork: not the hotel's business, and not a request to guess at
         return "other", 0.2
-    anchored = scan.room is not None or stay >= 1.4 or (units <= _TERSE and any([w >= 2.0 for w in scan.faq.values()]))
+    anchored = reference or scan.room is not None or stay >= 1.4 or (units <= _TERSE and any([w >= 2.0 for w in scan.faq.values()]))
     if top < MIN_EVIDENCE and category != "other" and not anchored and (
             scan.question or category not in ("praise", "complaint")):
         # one weak, generic word ("change", "good", "amount") is no hotel request: out of scope, and unsure; a
