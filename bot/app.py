@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.telegram.intake import TelegramChannel
 from bot.channels.telegram.staff import STAFF
 from bot.channels.web.chat import PUSH_KEY, create_web_app
+from bot.channels.wechat.channel import WeChatChannel
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.metrics import Metrics
@@ -58,6 +59,7 @@ class Concierge:
     deliverer: Deliverer = field(init=False)
     limiter: RateLimiter = field(init=False)
     telegram: TelegramChannel | None = field(init=False, default=None)
+    webhook_channels: list[WeChatChannel] = field(init=False, default_factory=list)  # WeChat, WhatsApp, LINE
     scheduler: SchedulerHost = field(init=False)  # campaigns, SLA sweep, nightly CRM (issue 6)
     web_app: web.Application = field(init=False)
     metrics: Metrics = field(init=False)
@@ -91,6 +93,10 @@ class Concierge:
                 self.telegram.add_routes(self.web_app)
         else:  # staff alerts and card edits go to Telegram only; the dashboard lists the tickets anyway
             self.deliverer.park_unserved(STAFF, CARD_CHANNEL)
+        if self.settings.wechat.enabled:
+            self.webhook_channels.append(WeChatChannel(self.settings.wechat, self.pipeline, self.deliverer))
+        for channel in self.webhook_channels:
+            channel.add_routes(self.web_app)
         log.info("components ready in %.2fs", time.perf_counter() - started)
 
     async def _report_uncertain(self, session: AsyncSession, rows: list[Outbox]) -> None:
@@ -115,6 +121,8 @@ class Concierge:
             self.port = sockets[0].getsockname()[1] if sockets else self.settings.http.port
             log.info("web chat on http://%s:%s/", self.settings.http.host, self.port)
         await self.deliverer.start()
+        for channel in self.webhook_channels:
+            await channel.start()
         if self.telegram is not None:
             await self.telegram.start(primary=not self.worker)
             mode = "webhook" if self.telegram.uses_webhook else "long polling"
@@ -124,6 +132,8 @@ class Concierge:
         await self.scheduler.stop()
         if self.telegram is not None:
             await self.telegram.stop()
+        for channel in self.webhook_channels:
+            await channel.stop()
         await self.deliverer.stop()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -19,7 +19,7 @@ from crm.models import AuditLog, StaffUser, Ticket
 from crm.reports import LogFilter, find_messages, guest_profile
 from crm.ticket_work import can_see
 
-CHANNELS = ("telegram", "web", "terminal")
+CHANNELS = ("telegram", "wechat", "whatsapp", "line", "web", "terminal")
 SENTIMENTS = ("positive", "neutral", "negative")
 PAGE = 100
 
