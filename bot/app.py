@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.telegram.intake import TelegramChannel
 from bot.channels.telegram.staff import STAFF
 from bot.channels.web.chat import PUSH_KEY, create_web_app
+from bot.channels.webhook import WebhookChannel
 from bot.channels.wechat.channel import WeChatChannel
+from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.metrics import Metrics
@@ -59,7 +61,7 @@ class Concierge:
     deliverer: Deliverer = field(init=False)
     limiter: RateLimiter = field(init=False)
     telegram: TelegramChannel | None = field(init=False, default=None)
-    webhook_channels: list[WeChatChannel] = field(init=False, default_factory=list)  # WeChat, WhatsApp, LINE
+    webhook_channels: list[WebhookChannel] = field(init=False, default_factory=list)  # WeChat, WhatsApp, LINE
     scheduler: SchedulerHost = field(init=False)  # campaigns, SLA sweep, nightly CRM (issue 6)
     web_app: web.Application = field(init=False)
     metrics: Metrics = field(init=False)
@@ -95,6 +97,8 @@ class Concierge:
             self.deliverer.park_unserved(STAFF, CARD_CHANNEL)
         if self.settings.wechat.enabled:
             self.webhook_channels.append(WeChatChannel(self.settings.wechat, self.pipeline, self.deliverer))
+        if self.settings.whatsapp.enabled:
+            self.webhook_channels.append(WhatsAppChannel(self.settings.whatsapp, self.pipeline, self.deliverer))
         for channel in self.webhook_channels:
             channel.add_routes(self.web_app)
         log.info("components ready in %.2fs", time.perf_counter() - started)

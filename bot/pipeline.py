@@ -101,20 +101,27 @@ class Pipeline:
         self._parsers: dict[str, Parser] = {}
         self._push_channels: set[str] = set()  # channels whose replies go through the outbox
         self._numbered: set[str] = set()  # channels where a guest may answer a choice with its number
+        self._greet_first: set[str] = set()  # channels without a follow event: a first "hello" is welcomed
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self.on_outbox: Notify = lambda: None
         self.on_processed: Callable[[str, float, int], None] = lambda channel, seconds, replies: None
         self.clock: Callable[[], datetime] = utcnow
 
-    def register_channel(self, channel: str, parser: Parser, *, push: bool, numbered_choices: bool = False) -> None:
+    def register_channel(
+        self, channel: str, parser: Parser, *, push: bool, numbered_choices: bool = False, greet_first: bool = False
+    ) -> None:
         """``numbered_choices``: the channel shows buttons as numbered lines (or may), so a bare "2" picks
-        the second choice the bot last offered there."""
+        the second choice the bot last offered there. ``greet_first``: the platform has no "started the
+        chat" event (WhatsApp), so a first message that asks nothing in particular is answered with the
+        welcome, as /start or a follow would be."""
         self._parsers[channel] = parser
         if push:
             self._push_channels.add(channel)
         if numbered_choices:
             self._numbered.add(channel)
+        if greet_first:
+            self._greet_first.add(channel)
 
     async def receive(self, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]) -> tuple[int, bool]:
         """Commit the raw update; only after this may the channel confirm it."""
@@ -204,6 +211,9 @@ class Pipeline:
             chosen = await _numbered_choice(session, guest.id, inbound)
             if chosen is not None:
                 inbound, analysis = chosen, None
+        if (opened.first_contact and inbound.channel in self._greet_first and analysis is not None
+                and analysis.category == "other" and not analysis.escalate and not analysis.entities):
+            inbound, analysis = replace(inbound, command="start", text=""), None
         language = guest.language
         if opened.stated_language:
             language = opened.stated_language

@@ -15,9 +15,10 @@ import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
+from aiohttp import web
 
 from bot.delivery import SendError, attempting
 from bot.pipeline import Pending, Pipeline
@@ -74,6 +75,16 @@ async def within_window(pipeline: Pipeline, channel: str, chat_id: str, window: 
     async with pipeline.db.read(short=True) as session:
         heard = await last_heard(session, channel, chat_id)
     return heard is not None and utcnow() - heard < window
+
+
+class WebhookChannel(Protocol):
+    """What ``bot.app`` needs of a webhook channel."""
+
+    def add_routes(self, app: web.Application) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 Update = tuple[str, str, dict[str, Any]]  # (platform's message/event id, chat key, payload to store)
