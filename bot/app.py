@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.telegram.intake import TelegramChannel
 from bot.channels.telegram.staff import STAFF
 from bot.channels.web.chat import PUSH_KEY, create_web_app
+from bot.channels.line.channel import LineChannel
 from bot.channels.webhook import WebhookChannel
 from bot.channels.wechat.channel import WeChatChannel
 from bot.channels.whatsapp.channel import WhatsAppChannel
@@ -99,6 +100,8 @@ class Concierge:
             self.webhook_channels.append(WeChatChannel(self.settings.wechat, self.pipeline, self.deliverer))
         if self.settings.whatsapp.enabled:
             self.webhook_channels.append(WhatsAppChannel(self.settings.whatsapp, self.pipeline, self.deliverer))
+        if self.settings.line.enabled:
+            self.webhook_channels.append(LineChannel(self.settings.line, self.pipeline, self.deliverer))
         for channel in self.webhook_channels:
             channel.add_routes(self.web_app)
         log.info("components ready in %.2fs", time.perf_counter() - started)
