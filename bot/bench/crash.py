@@ -52,12 +52,19 @@ def add_bench_crash(bench_subparsers: Any) -> None:
     bench.add_argument("--chats", type=int, default=100)
     bench.add_argument("--messages", type=int, default=20, help="per chat (the flood limit is 20 a minute)")
     bench.add_argument("--kill-at", type=float, default=0.3, help="kill once this share of answers went out")
+    bench.add_argument("--channel", choices=("telegram", "wechat", "whatsapp", "line"), default="telegram",
+                       help="the channel the questions come through (its in-process fake platform)")
     bench.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
-    report = asyncio.run(crash_run(args.config, args.chats, args.messages, args.kill_at))
-    print(f"concierge bench crash — {report.questions} questions from {args.chats} chats, kill -9 after "
+    if args.channel == "telegram":
+        report = asyncio.run(crash_run(args.config, args.chats, args.messages, args.kill_at))
+    else:
+        from bot.bench.webhook_crash import webhook_crash_run  # it imports this module
+
+        report = asyncio.run(webhook_crash_run(args.channel, args.config, args.chats, args.messages, args.kill_at))
+    print(f"concierge bench crash ({args.channel}) — {report.questions} questions from {args.chats} chats, kill -9 after "
           f"{report.killed_after} answers, then restart")
     print(f"  answers {report.answers}, lost {report.lost}, duplicates {report.duplicates}, "
           f"left unknown for staff {report.unknown}, {report.seconds:.1f} s")
