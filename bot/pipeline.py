@@ -24,6 +24,7 @@ from sqlmodel import select
 from bot.config import Settings
 from crm import inbox
 from crm.conversation import open_turn, touch
+from crm.guests import join_guest
 from crm.db import Database
 from crm.messages import add_line, add_lines, link_ticket, offered_buttons, summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
@@ -242,6 +243,9 @@ class Pipeline:
         if turn.ticket_id is not None:
             await link_ticket(session, message_id, turn.ticket_id)
         await self._persist_replies(session, guest, inbox_id, inbound, turn.replies, turn.ticket_id)
+        if turn.join_guest is not None:  # after the replies, so they move with the rest of the conversation
+            await join_guest(session, guest.id, turn.join_guest)
+            return turn.replies, turn.join_guest
         return turn.replies, guest.id
 
     def _inbound_line(

@@ -17,6 +17,7 @@ from bot.bench.fake_whatsapp import FakeWhatsApp, WhatsAppSent
 from crm.models import Booking, Guest, InboxUpdate, Message, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
+from tests import staff_helpers
 from tests.channel_helpers import settle_channel
 from tests.conftest import SettingsFactory
 
@@ -200,5 +201,11 @@ async def test_without_a_template_a_late_message_is_held_for_staff(
             row = (await session.execute(select(Outbox).where(Outbox.text == "Your taxi is here"))).scalars().one()
         assert row.status == "held" and "24-hour" in (row.last_error or "")
         assert all("taxi" not in message.text for message in whatsapp.to(guest))
+        await staff_helpers.add_team(app)
+        async with staff_helpers.client() as staff:  # staff see it on the guest's page
+            await staff_helpers.login(staff, app, staff_helpers.MANAGER)
+            async with staff.get(staff_helpers.base(app) + f"/staff/guests/{guest_id}") as response:
+                page = await response.text()
+        assert "Your taxi is here" in page and "24-hour" in page
     finally:
         await app.stop()
