@@ -25,7 +25,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench.crash import QUESTIONS, CrashReport, _fast_config, _unknown_rows
+from bot.bench.crash_report import QUESTIONS, CrashReport, fast_config, unknown_rows
 from bot.bench.fake_line import FakeLine
 from bot.bench.fake_wechat import FakeWeChat
 from bot.bench.fake_whatsapp import FakeWhatsApp
@@ -111,7 +111,7 @@ async def webhook_crash_run(
     total = len(posts)
     try:
         with tempfile.TemporaryDirectory(prefix=f"concierge-crash-{channel}-") as tmp:
-            fast = _fast_config(config_path(config), Path(tmp) / "config.yaml")
+            fast = fast_config(config_path(config), Path(tmp) / "config.yaml")
             env = dict(platform.env)
             if database_url:
                 env["CONCIERGE_DATABASE_URL"] = database_url
@@ -142,7 +142,7 @@ async def webhook_crash_run(
                 await asyncio.sleep(3)  # anything sent twice would arrive by now
             finally:
                 stop(second)
-            unknown = await _unknown_rows(database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}")
+            unknown = await unknown_rows(database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}")
     finally:
         await fake.stop()
     counts = platform.answers()
