@@ -9,7 +9,6 @@ rule, not with our channel's code.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -21,6 +20,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from bot.bench.fake_platform import FakeServer
 
 
 @dataclass
@@ -38,32 +39,19 @@ class LineSent:
 
 
 @dataclass
-class FakeLine:
+class FakeLine(FakeServer):
     channel_secret: str = "line-channel-secret-not-real"
     access_token: str = "line-access-token-not-real"
     reply_ttl: float = 60.0  # seconds a reply token stays valid
     sent: list[LineSent] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    port: int = 0
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # reply token -> (user, issued)
     _retry_keys: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _runner: web.AppRunner | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_post("/v2/bot/message/push", self._push)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def env(self) -> dict[str, str]:
         return {
@@ -94,7 +82,7 @@ class FakeLine:
         for message in messages:
             self.sent.append(LineSent(to, via, message["text"], message))
             ids.append({"id": str(next(self._ids)), "quoteToken": "q"})
-        self._changed.set()
+        self.received()
         return web.json_response({"sentMessages": ids})
 
     async def _reply(self, request: web.Request) -> web.Response:
@@ -119,18 +107,6 @@ class FakeLine:
 
     def to(self, user: str) -> list[LineSent]:
         return [message for message in self.sent if message.to == user]
-
-    async def wait_for(self, condition: Any, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError("condition not met in time")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.2))
-            except TimeoutError:
-                pass
 
     # --- the webhook side (LINE calling us) ----------------------------------------------------------
 

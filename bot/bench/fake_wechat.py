@@ -8,7 +8,6 @@ they deliberately do not call ``bot.channels.wechat.crypto``, so a mistake there
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import itertools
@@ -21,6 +20,8 @@ from xml.sax.saxutils import escape
 
 import aiohttp
 from aiohttp import web
+
+from bot.bench.fake_platform import FakeServer
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
@@ -34,7 +35,7 @@ class WeChatSent:
 
 
 @dataclass
-class FakeWeChat:
+class FakeWeChat(FakeServer):
     app_id: str = "wx-test-app"
     app_secret: str = "wechat-secret-not-real"
     token: str = "wechat-callback-token"
@@ -45,29 +46,16 @@ class FakeWeChat:
     token_fetches: int = 0
     errors: list[int] = field(default_factory=list)
     last_heard: dict[str, float] = field(default_factory=dict)  # openid -> when they last wrote (fake clock)
-    port: int = 0
     _tokens: set[str] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _msg_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(7_000_000_000))
-    _runner: web.AppRunner | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     # --- the API server ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def base_url(self) -> str:
@@ -115,7 +103,7 @@ class FakeWeChat:
         if body.get("msgtype") != "text" or len(body["text"]["content"].encode()) > 2048:
             return web.json_response({"errcode": 45002, "errmsg": "content size out of limit"})
         self.sent.append(WeChatSent(openid, body["text"]["content"], at=time.monotonic()))
-        self._changed.set()
+        self.received()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _template_send(self, request: web.Request) -> web.Response:
@@ -124,23 +112,11 @@ class FakeWeChat:
         body = await request.json()
         text = " ".join(str(value.get("value", "")) for value in body.get("data", {}).values())
         self.sent.append(WeChatSent(body["touser"], text, "template", body.get("template_id"), time.monotonic()))
-        self._changed.set()
+        self.received()
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": next(self._ids)})
 
     def to(self, openid: str) -> list[WeChatSent]:
         return [message for message in self.sent if message.openid == openid]
-
-    async def wait_for(self, condition: Any, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError("condition not met in time")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.2))
-            except TimeoutError:
-                pass
 
     # --- the callback side (WeChat calling us) ------------------------------------------------------
 

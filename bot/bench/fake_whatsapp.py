@@ -9,7 +9,6 @@ channel's code.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -20,6 +19,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from bot.bench.fake_platform import FakeServer
 
 
 @dataclass
@@ -42,7 +43,7 @@ class WhatsAppSent:
 
 
 @dataclass
-class FakeWhatsApp:
+class FakeWhatsApp(FakeServer):
     token: str = "EAAG-test-token-not-real"
     phone_number_id: str = "106540352242922"
     app_secret: str = "meta-app-secret-not-real"
@@ -51,23 +52,10 @@ class FakeWhatsApp:
     sent: list[WhatsAppSent] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)
     last_heard: dict[str, float] = field(default_factory=dict)  # wa_id -> when they last wrote
-    port: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _runner: web.AppRunner | None = None
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v21.0/{phone}/messages", self._messages)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def env(self) -> dict[str, str]:
         return {
@@ -119,7 +107,7 @@ class FakeWhatsApp:
         else:
             return self._error(100, f"unsupported type {kind}")
         self.sent.append(WhatsAppSent(to, kind, text, body))
-        self._changed.set()
+        self.received()
         return web.json_response({
             "messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
             "messages": [{"id": f"wamid.OUT{next(self._ids):08d}"}],
@@ -127,18 +115,6 @@ class FakeWhatsApp:
 
     def to(self, wa_id: str) -> list[WhatsAppSent]:
         return [message for message in self.sent if message.to == wa_id]
-
-    async def wait_for(self, condition: Any, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError("condition not met in time")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.2))
-            except TimeoutError:
-                pass
 
     # --- the webhook side (Meta calling us) ----------------------------------------------------------
 

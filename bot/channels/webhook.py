@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -20,11 +20,12 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
-from bot.delivery import SendError, attempting
-from bot.pipeline import Pending, Pipeline
+from bot.delivery import Deliverer, SendError, attempting
+from bot.pipeline import Parser, Pending, Pipeline
 from bot.ratelimit import RateLimiter
 from crm.inbox import accept_many, pending_ids
 from crm.messages import last_heard
+from crm.models import Outbox
 from crm.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -185,3 +186,47 @@ class PlatformClient:
         except aiohttp.ClientError as exc:
             raise SendError(f"network: {type(exc).__name__}") from exc
 
+
+class PlatformChannel:
+    """The skeleton each webhook channel fills in: registers its parser and sender, owns its intake and its
+    HTTP client, and takes a signed JSON webhook into the inbox (``accept_signed_json``)."""
+
+    name: str
+    numbered_choices = True
+    greet_first = False
+
+    def __init__(self, pipeline: Pipeline, deliverer: Deliverer, settings: Any, parser: Parser) -> None:
+        self.pipeline = pipeline
+        self.intake = WebhookIntake(pipeline, self.name)
+        self.client = PlatformClient(RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_chat_seconds))
+        pipeline.register_channel(self.name, parser, push=True, numbered_choices=self.numbered_choices,
+                                  greet_first=self.greet_first)
+        deliverer.register(self.name, self.send)
+
+    async def send(self, row: Outbox) -> str | None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        await self.intake.start()
+
+    async def stop(self) -> None:
+        await self.intake.stop()
+        await self.client.close()
+
+    async def accept_signed_json(
+        self, request: web.Request, signed: Callable[[bytes], bool], updates_of: Callable[[dict[str, Any]], list[Update]]
+    ) -> web.Response:
+        """403 unless ``signed(raw body)``; 400 unless a JSON object; else 200 once its updates are committed."""
+        raw = await request.read()
+        if not signed(raw):
+            return web.Response(status=403, text="forbidden")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.Response(status=400, text="malformed")
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="malformed")
+        updates = updates_of(body)
+        if updates:
+            await self.intake.accept(updates)
+        return web.Response(text="ok")

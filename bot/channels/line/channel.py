@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import uuid
 from datetime import timedelta
@@ -26,11 +25,10 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import select
 
-from bot.channels.webhook import Capabilities, PlatformClient, Update, WebhookIntake, clip, numbered, split_text
+from bot.channels.webhook import Capabilities, PlatformChannel, Update, clip, numbered, split_text
 from bot.config import LineSettings
 from bot.delivery import Deliverer, SendError
 from bot.pipeline import Pipeline
-from bot.ratelimit import RateLimiter
 from crm.models import InboxUpdate, Outbox
 from crm.types import utcnow
 from handlers.types import Inbound, split_command
@@ -100,41 +98,23 @@ def render(text: str, buttons: list[dict[str, str]]) -> list[dict[str, Any]]:
     return messages
 
 
-class LineChannel:
+class LineChannel(PlatformChannel):
+    name = CHANNEL
+
     def __init__(self, settings: LineSettings, pipeline: Pipeline, deliverer: Deliverer) -> None:
         self.settings = settings
-        self.pipeline = pipeline
-        self.intake = WebhookIntake(pipeline, CHANNEL)
-        self.client = PlatformClient(RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_chat_seconds))
         self._used_tokens: set[str] = set()
-        pipeline.register_channel(CHANNEL, parse_event, push=True, numbered_choices=True)
-        deliverer.register(CHANNEL, self.send)
+        super().__init__(pipeline, deliverer, settings, parse_event)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(WEBHOOK_PATH, self._webhook)
 
-    async def start(self) -> None:
-        await self.intake.start()
-
-    async def stop(self) -> None:
-        await self.intake.stop()
-        await self.client.close()
-
     async def _webhook(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        expected = base64.b64encode(hmac.new(self.settings.channel_secret.encode(), raw, hashlib.sha256).digest())
-        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected):
-            return web.Response(status=403, text="forbidden")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return web.Response(status=400, text="malformed")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="malformed")
-        updates = updates_of(body)
-        if updates:
-            await self.intake.accept(updates)
-        return web.Response(text="ok")
+        def signed(raw: bytes) -> bool:
+            expected = base64.b64encode(hmac.new(self.settings.channel_secret.encode(), raw, hashlib.sha256).digest())
+            return hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected)
+
+        return await self.accept_signed_json(request, signed, updates_of)
 
     # --- sending -------------------------------------------------------------------------------------
 

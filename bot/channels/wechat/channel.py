@@ -22,14 +22,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.channels.webhook import (
-    Capabilities, PlatformClient, WebhookIntake, numbered, split_text, within_window,
-)
+from bot.channels.webhook import Capabilities, PlatformChannel, PlatformClient, numbered, split_text, within_window
 from bot.channels.wechat import crypto
 from bot.config import WeChatSettings
 from bot.delivery import Deliverer, SendError
 from bot.pipeline import Pipeline
-from bot.ratelimit import RateLimiter
 from crm import channel_tokens
 from crm.models import Outbox
 from crm.types import utcnow
@@ -139,27 +136,18 @@ class AccessToken:
             await channel_tokens.discard(session, CHANNEL, token)
 
 
-class WeChatChannel:
+class WeChatChannel(PlatformChannel):
+    name = CHANNEL
+
     def __init__(self, settings: WeChatSettings, pipeline: Pipeline, deliverer: Deliverer) -> None:
         self.settings = settings
-        self.pipeline = pipeline
-        self.intake = WebhookIntake(pipeline, CHANNEL)
-        self.client = PlatformClient(RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_chat_seconds))
-        self.token = AccessToken(settings, pipeline, self.client)
         self._key = crypto.aes_key(settings.aes_key) if settings.aes_key else None
-        pipeline.register_channel(CHANNEL, parse_message, push=True, numbered_choices=True)
-        deliverer.register(CHANNEL, self.send)
+        super().__init__(pipeline, deliverer, settings, parse_message)
+        self.token = AccessToken(settings, pipeline, self.client)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(CALLBACK_PATH, self._verify)
         app.router.add_post(CALLBACK_PATH, self._callback)
-
-    async def start(self) -> None:
-        await self.intake.start()
-
-    async def stop(self) -> None:
-        await self.intake.stop()
-        await self.client.close()
 
     def _signed(self, request: web.Request) -> bool:
         query = request.query

@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
-from bot.channels.webhook import (
-    Capabilities, PlatformClient, Update, WebhookIntake, clip, numbered, split_text, within_window,
-)
+from bot.channels.webhook import Capabilities, PlatformChannel, Update, clip, numbered, split_text, within_window
 from bot.config import WhatsAppSettings
 from bot.delivery import Deliverer, SendError
 from bot.pipeline import Pipeline
-from bot.ratelimit import RateLimiter
 from crm.models import Guest, Outbox
 from handlers.types import Inbound, split_command
 
@@ -119,25 +115,17 @@ def render(text: str, buttons: list[dict[str, str]], menu: str) -> list[dict[str
     return messages
 
 
-class WhatsAppChannel:
+class WhatsAppChannel(PlatformChannel):
+    name = CHANNEL
+    greet_first = True  # WhatsApp has no "started the chat" event
+
     def __init__(self, settings: WhatsAppSettings, pipeline: Pipeline, deliverer: Deliverer) -> None:
         self.settings = settings
-        self.pipeline = pipeline
-        self.intake = WebhookIntake(pipeline, CHANNEL)
-        self.client = PlatformClient(RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_chat_seconds))
-        pipeline.register_channel(CHANNEL, parse_message, push=True, numbered_choices=True, greet_first=True)
-        deliverer.register(CHANNEL, self.send)
+        super().__init__(pipeline, deliverer, settings, parse_message)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(WEBHOOK_PATH, self._verify)
         app.router.add_post(WEBHOOK_PATH, self._webhook)
-
-    async def start(self) -> None:
-        await self.intake.start()
-
-    async def stop(self) -> None:
-        await self.intake.stop()
-        await self.client.close()
 
     async def _verify(self, request: web.Request) -> web.Response:
         """Meta's subscription check: echo ``hub.challenge`` when the verify token is ours."""
@@ -149,20 +137,11 @@ class WhatsAppChannel:
         return web.Response(text=request.query.get("hub.challenge", ""))
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        expected = "sha256=" + hmac.new(self.settings.app_secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected.encode()):
-            return web.Response(status=403, text="forbidden")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return web.Response(status=400, text="malformed")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="malformed")
-        updates = updates_of(body)
-        if updates:
-            await self.intake.accept(updates)
-        return web.Response(text="ok")
+        def signed(raw: bytes) -> bool:
+            expected = "sha256=" + hmac.new(self.settings.app_secret.encode(), raw, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(request.headers.get(SIGNATURE_HEADER, "").encode(), expected.encode())
+
+        return await self.accept_signed_json(request, signed, updates_of)
 
     # --- sending -------------------------------------------------------------------------------------
 
