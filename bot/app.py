@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.line.channel import LineChannel
 from bot.channels.telegram.intake import TelegramChannel
 from bot.channels.telegram.staff import STAFF
 from bot.channels.web.chat import PUSH_KEY, create_web_app
-from bot.channels.line.channel import LineChannel
 from bot.channels.webhook import WebhookChannel
 from bot.channels.wechat.channel import WeChatChannel
 from bot.channels.whatsapp.channel import WhatsAppChannel

@@ -170,11 +170,16 @@ class TelegramSettings(_Model):
 class _ChannelSettings(_Model):
     """What every webhook channel shares: pacing toward the platform's API."""
 
-    rate_limit_per_second: float = Field(default=20, gt=0, le=1000, description="messages per second to the platform overall")
-    rate_limit_per_chat_seconds: float = Field(default=0.5, ge=0, description="seconds between two messages to one guest")
+    rate_limit_per_second: float = Field(
+        default=20, gt=0, le=1000, description="messages per second to the platform overall"
+    )
+    rate_limit_per_chat_seconds: float = Field(
+        default=0.5, ge=0, description="seconds between two messages to one guest"
+    )
 
     def __repr__(self) -> str:  # never leak a secret into logs or tracebacks
-        return f"{type(self).__name__}(enabled={getattr(self, 'enabled', False)}, api_base_url={getattr(self, 'api_base_url', '')!r})"
+        enabled, base = getattr(self, "enabled", False), getattr(self, "api_base_url", "")
+        return f"{type(self).__name__}(enabled={enabled}, api_base_url={base!r})"
 
     __str__ = __repr__
 
@@ -189,14 +194,11 @@ class WeChatSettings(_ChannelSettings):
         default="", description="EncodingAESKey (43 characters); set = safe mode (安全模式), callbacks encrypted"
     )
     api_base_url: str = Field(default="https://api.weixin.qq.com", description="WeChat API base URL")
-    window_hours: float = Field(
-        default=48, gt=0, description="customer-service window: hours after the guest's last message in which we may write"
-    )
     campaign_template_id: str = Field(
-        default="", description="template message id for campaigns outside the window; empty = such rows are held"
+        default="", description="template message id for campaigns outside the 48-hour window; empty = such rows are held"
     )
     reply_template_id: str = Field(
-        default="", description="template message id for staff replies outside the window; empty = held for staff"
+        default="", description="template message id for staff replies outside the 48-hour window; empty = held"
     )
     template_field: str = Field(default="content", description="the template's data key that carries the text")
 
@@ -208,19 +210,22 @@ class WeChatSettings(_ChannelSettings):
 class WhatsAppSettings(_ChannelSettings):
     """WhatsApp Cloud API: off unless token, phone number id, app secret and verify token are set."""
 
-    token: str = Field(default="", description="a permanent (system user) access token with whatsapp_business_messaging")
+    token: str = Field(
+        default="", description="a permanent (system user) access token with whatsapp_business_messaging"
+    )
     phone_number_id: str = Field(default="", description="the business phone number's id (not the number itself)")
     app_secret: str = Field(default="", description="the Meta app's secret: signs every webhook (X-Hub-Signature-256)")
-    verify_token: str = Field(default="", description="any string; entered in the webhook settings, echoed at verification")
-    api_base_url: str = Field(default="https://graph.facebook.com/v21.0", description="Graph API base URL with version")
-    window_hours: float = Field(
-        default=24, gt=0, description="customer-service window: hours after the guest's last message for free-form messages"
+    verify_token: str = Field(
+        default="", description="any string; entered in the webhook settings, echoed at verification"
     )
+    api_base_url: str = Field(default="https://graph.facebook.com/v21.0", description="Graph API base URL with version")
     campaign_template: str = Field(
-        default="", description="approved template (one body parameter) for campaigns outside the window; empty = held"
+        default="", description="approved template (one body parameter) for campaigns outside the 24-hour window; "
+        "empty = such rows are held"
     )
     reply_template: str = Field(
-        default="", description="approved template (one body parameter) for staff replies outside the window; empty = held"
+        default="", description="approved template (one body parameter) for staff replies outside the 24-hour "
+        "window; empty = held for staff"
     )
 
     @property

@@ -24,8 +24,8 @@ from sqlmodel import select
 from bot.config import Settings
 from crm import inbox
 from crm.conversation import open_turn, touch
-from crm.guests import join_guest
 from crm.db import Database
+from crm.guests import join_guest
 from crm.messages import add_line, add_lines, link_ticket, offered_buttons, summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue, enqueue_rows, outbox_written

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from crm.models import Booking, ChannelIdentity, ConversationState, Guest, Message, Outbox, Preference, Survey, Ticket
 

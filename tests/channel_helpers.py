@@ -19,10 +19,13 @@ async def _busy(app: Concierge, channel: str) -> list[str]:
     soon = utcnow() + timedelta(seconds=30)
     async with app.db.read() as session:
         waiting = (await session.execute(select(InboxUpdate.id).where(InboxUpdate.status == "pending"))).scalars().all()
-        rows = (await session.execute(
-            select(Outbox.id, Outbox.status, Outbox.next_attempt_at)
-            .where(Outbox.channel == channel, Outbox.status.in_(("pending", "sending", INFLIGHT)))  # type: ignore[attr-defined]
-        )).all()
+        rows = (
+            await session.execute(
+                select(Outbox.id, Outbox.status, Outbox.next_attempt_at).where(
+                    Outbox.channel == channel, Outbox.status.in_(("pending", "sending", INFLIGHT))
+                )  # type: ignore[attr-defined]
+            )
+        ).all()
     reasons = [f"inbox updates waiting: {list(waiting)}"] if waiting else []
     moving = [(row_id, status) for row_id, status, due in rows if status != "pending" or due <= soon]
     if moving:

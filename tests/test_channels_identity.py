@@ -32,9 +32,20 @@ async def test_a_line_identity_joins_the_bookers_profile_and_staff_answer_on_lin
             session.add(known)
             await session.flush()
             session.add(ChannelIdentity(channel="web", external_id="web-zhang", chat_id="web-zhang", guest_id=known.id))
-            session.add(Booking(reference="CTRP2345", guest_id=known.id, room_type="twin", check_in=date(2026, 12, 1),
-                                check_out=date(2026, 12, 3), guests=2, nightly_rate=628, total_price=1256,
-                                surname="Zhang", source="ota"))
+            session.add(
+                Booking(
+                    reference="CTRP2345",
+                    guest_id=known.id,
+                    room_type="twin",
+                    check_in=date(2026, 12, 1),
+                    check_out=date(2026, 12, 3),
+                    guests=2,
+                    nightly_rate=628,
+                    total_price=1256,
+                    surname="Zhang",
+                    source="ota",
+                )
+            )
             known_id = known.id
         user = "U4af4980629000000000000000000join"
 
@@ -48,7 +59,11 @@ async def test_a_line_identity_joins_the_bookers_profile_and_staff_answer_on_lin
         assert "CTRP2345" in await say("我在携程订的，预订号 CTRP2345")
         assert "已将预订关联" in await say("Zhang")
         async with app.db.read() as session:
-            identity = (await session.execute(select(ChannelIdentity).where(ChannelIdentity.channel == "line"))).scalars().one()
+            identity = (
+                (await session.execute(select(ChannelIdentity).where(ChannelIdentity.channel == "line")))
+                .scalars()
+                .one()
+            )
             lines = (await session.execute(select(Message.guest_id).where(Message.channel == "line"))).scalars().all()
         assert identity.guest_id == known_id and set(lines) == {known_id}  # the conversation moved with it
 

@@ -41,7 +41,9 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer, line: FakeLine
         await app.stop()
 
 
-async def _send(fake: FakeLine, client: aiohttp.ClientSession, app: Concierge, user: str, event: dict[str, Any]) -> list[LineSent]:
+async def _send(
+    fake: FakeLine, client: aiohttp.ClientSession, app: Concierge, user: str, event: dict[str, Any]
+) -> list[LineSent]:
     before = len(fake.to(user))
     assert await fake.deliver(client, app.port, event) == 200
     await fake.wait_for(lambda: len(fake.to(user)) > before)
@@ -59,13 +61,19 @@ def _choice(messages: list[LineSent], value: str) -> str:
     return value
 
 
-async def test_a_guest_is_welcomed_answered_served_and_heard(bot: Concierge, line: FakeLine, client: aiohttp.ClientSession) -> None:
+async def test_a_guest_is_welcomed_answered_served_and_heard(
+    bot: Concierge, line: FakeLine, client: aiohttp.ClientSession
+) -> None:
     user = "U4af4980629aaaaaaaaaaaaaaaaaaaaa1"
     welcome = await _send(line, client, bot, user, line.event(user, "follow"))
     assert "欢迎" in _text(welcome) or "Welcome" in _text(welcome)
     assert welcome[0].via == "reply" and welcome[-1].choices  # a reply, with quick replies
-    assert "CloudRest-Guest" in _text(await _send(line, client, bot, user, line.text(user, "what's the wifi password?")))
-    assert "#1" in _text(await _send(line, client, bot, user, line.text(user, "Could you send two extra towels to room 1208 please")))
+    assert "CloudRest-Guest" in _text(
+        await _send(line, client, bot, user, line.text(user, "what's the wifi password?"))
+    )
+    assert "#1" in _text(
+        await _send(line, client, bot, user, line.text(user, "Could you send two extra towels to room 1208 please"))
+    )
     sorry = _text(await _send(line, client, bot, user, line.text(user, "第三次打電話了，冷氣還是沒人來修，太失望了")))
     assert "#2" in sorry
     async with bot.db.read() as session:
@@ -84,7 +92,9 @@ async def test_a_booking_through_quick_replies(
     await app.start()
     try:
         user = "U4af4980629bbbbbbbbbbbbbbbbbbbbb2"
-        asked = await _send(line, client, app, user, line.text(user, "I'd like to book a room from Dec 24 for 3 nights"))
+        asked = await _send(
+            line, client, app, user, line.text(user, "I'd like to book a room from Dec 24 for 3 nights")
+        )
         assert "Which room type" in _text(asked)
         asked = await _send(line, client, app, user, line.postback(user, _choice(asked, "book:room:suite")))
         assert "How many guests" in _text(asked)
@@ -109,7 +119,9 @@ async def test_a_bad_signature_is_refused(bot: Concierge, line: FakeLine, client
         assert (await session.execute(select(InboxUpdate))).first() is None
 
 
-async def test_a_redelivered_event_is_answered_once(bot: Concierge, line: FakeLine, client: aiohttp.ClientSession) -> None:
+async def test_a_redelivered_event_is_answered_once(
+    bot: Concierge, line: FakeLine, client: aiohttp.ClientSession
+) -> None:
     user = "U4af4980629ddddddddddddddddddddd4"
     event = line.text(user, "早餐几点")
     for attempt in range(3):
@@ -129,8 +141,16 @@ async def test_a_stale_reply_token_gives_way_to_a_push(
         await session.execute(update(InboxUpdate).values(received_at=utcnow() - timedelta(minutes=1)))
         ticket = (await session.execute(select(Ticket))).scalars().one()
         guest_id = (await session.execute(select(Guest.id))).scalar_one()
-        session.add(Outbox(channel="line", chat_id=user, guest_id=guest_id, kind="reply", text="We'll send a porter up",
-                           ticket_id=ticket.id))
+        session.add(
+            Outbox(
+                channel="line",
+                chat_id=user,
+                guest_id=guest_id,
+                kind="reply",
+                text="We'll send a porter up",
+                ticket_id=ticket.id,
+            )
+        )
     bot.deliverer.wake()
     await line.wait_for(lambda: any("porter" in message.text for message in line.to(user)))
     await settle_channel(bot, "line")
@@ -138,7 +158,9 @@ async def test_a_stale_reply_token_gives_way_to_a_push(
     assert [message.via for message in porter] == ["push"] and line.refused == []
 
 
-async def test_unfollow_withdraws_consent_and_sends_nothing(bot: Concierge, line: FakeLine, client: aiohttp.ClientSession) -> None:
+async def test_unfollow_withdraws_consent_and_sends_nothing(
+    bot: Concierge, line: FakeLine, client: aiohttp.ClientSession
+) -> None:
     user = "U4af4980629fffffffffffffffffffff6"
     await _send(line, client, bot, user, line.text(user, "wifi?"))
     async with bot.db.write() as session:

@@ -17,11 +17,11 @@ from bot.bench.fake_wechat import FakeWeChat
 from crm.models import Booking, ChannelToken, Guest, InboxUpdate, Message, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
-from tests.conftest import SettingsFactory
 from tests.channel_helpers import settle_channel
+from tests.conftest import SettingsFactory
 
 SAFE_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # an EncodingAESKey: 43 characters
-CHOICE = re.compile(r"^(\d+)\. (.+)$", re.M)
+CHOICE = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ async def test_a_guest_is_welcomed_answered_served_and_heard(
     await wechat.wait_for(lambda: wechat.to(guest))
     welcome = wechat.to(guest)[0].text
     assert "云栖" in welcome or "Cloud Rest" in welcome
-    assert re.search(r"^\d+\. ", welcome, re.M), "the welcome's buttons come as numbered lines"
+    assert re.search(r"^\d+\. ", welcome, re.MULTILINE), "the welcome's buttons come as numbered lines"
 
     assert "CloudRest-Guest" in await _turn(wechat, client, bot, guest, "wifi密码是多少")
     assert "#1" in await _turn(wechat, client, bot, guest, "请送两条毛巾到1208房间")
@@ -124,7 +124,9 @@ async def test_signatures_are_checked_and_the_url_check_echoes(
         assert (await session.execute(select(InboxUpdate))).first() is None
 
 
-async def test_a_retried_message_is_answered_once(bot: Concierge, wechat: FakeWeChat, client: aiohttp.ClientSession) -> None:
+async def test_a_retried_message_is_answered_once(
+    bot: Concierge, wechat: FakeWeChat, client: aiohttp.ClientSession
+) -> None:
     guest = "oRetry"
     _id, xml = wechat.text_xml(guest, "早餐几点")
     for _ in range(4):  # WeChat's first try and its three retries, same MsgId
@@ -186,10 +188,20 @@ async def test_outside_the_48_hour_window_a_staff_reply_is_held_not_dropped(
     guest = "oLate"
     await _turn(wechat, client, bot, guest, "转人工")
     async with bot.db.write() as session:  # the guest last wrote three days ago
-        await session.execute(update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=3)))
+        await session.execute(
+            update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=3))
+        )
         ticket = (await session.execute(select(Ticket))).scalars().one()
-        session.add(Outbox(channel="wechat", chat_id=guest, guest_id=ticket.guest_id, kind="reply",
-                           text="Your room is ready", ticket_id=ticket.id))
+        session.add(
+            Outbox(
+                channel="wechat",
+                chat_id=guest,
+                guest_id=ticket.guest_id,
+                kind="reply",
+                text="Your room is ready",
+                ticket_id=ticket.id,
+            )
+        )
     bot.deliverer.wake()
     await settle_channel(bot, "wechat")
     async with bot.db.read() as session:
@@ -210,6 +222,8 @@ async def test_unsubscribe_withdraws_consent_and_sends_nothing(
     await settle_channel(bot, "wechat")
     async with bot.db.read() as session:
         [row] = (await session.execute(select(Guest))).scalars().all()
-        queued = (await session.execute(select(Outbox).where(Outbox.channel == "wechat", Outbox.status != "sent"))).all()
+        queued = (
+            await session.execute(select(Outbox).where(Outbox.channel == "wechat", Outbox.status != "sent"))
+        ).all()
     assert row.marketing_consent is False and queued == []
     assert len(wechat.to(guest)) == 1

@@ -37,8 +37,13 @@ async def whatsapp() -> AsyncIterator[FakeWhatsApp]:
 @pytest.fixture
 async def bot(make_settings: SettingsFactory, analyzer: Analyzer, whatsapp: FakeWhatsApp) -> AsyncIterator[Concierge]:
     settings = make_settings(**whatsapp.env())
-    settings = settings.model_copy(update={"whatsapp": settings.whatsapp.model_copy(
-        update={"campaign_template": CAMPAIGN_TEMPLATE, "reply_template": REPLY_TEMPLATE})})
+    settings = settings.model_copy(
+        update={
+            "whatsapp": settings.whatsapp.model_copy(
+                update={"campaign_template": CAMPAIGN_TEMPLATE, "reply_template": REPLY_TEMPLATE}
+            )
+        }
+    )
     app = Concierge(settings, analyzer=analyzer)
     await app.start()
     try:
@@ -47,8 +52,9 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer, whatsapp: Fake
         await app.stop()
 
 
-async def _send(fake: FakeWhatsApp, client: aiohttp.ClientSession, app: Concierge, wa_id: str,
-                body: dict[str, object]) -> list[WhatsAppSent]:
+async def _send(
+    fake: FakeWhatsApp, client: aiohttp.ClientSession, app: Concierge, wa_id: str, body: dict[str, object]
+) -> list[WhatsAppSent]:
     before = len(fake.to(wa_id))
     assert await fake.deliver(client, app.port, body) == 200
     await fake.wait_for(lambda: len(fake.to(wa_id)) > before)
@@ -77,9 +83,17 @@ async def test_a_guest_is_welcomed_answered_served_and_heard(
     assert any(message.kind == "interactive" for message in welcome)
     answer = await _send(whatsapp, client, bot, guest, whatsapp.text_message(guest, "what's the wifi password?"))
     assert "CloudRest-Guest" in _text(answer)
-    ticket = await _send(whatsapp, client, bot, guest, whatsapp.text_message(guest, "Could you send two extra towels to room 1208 please"))
+    ticket = await _send(
+        whatsapp,
+        client,
+        bot,
+        guest,
+        whatsapp.text_message(guest, "Could you send two extra towels to room 1208 please"),
+    )
     assert "#1" in _text(ticket)
-    sorry = await _send(whatsapp, client, bot, guest, whatsapp.text_message(guest, "第三次打电话了，空调还是没人来修，太失望了"))
+    sorry = await _send(
+        whatsapp, client, bot, guest, whatsapp.text_message(guest, "第三次打电话了，空调还是没人来修，太失望了")
+    )
     assert "#2" in _text(sorry) and "抱歉" in _text(sorry)
     async with bot.db.read() as session:
         tickets = list((await session.execute(select(Ticket).order_by(Ticket.id))).scalars())
@@ -96,15 +110,27 @@ async def test_a_booking_through_reply_buttons_and_a_list(
     await app.start()
     try:
         guest = "447700900123"
-        asked = await _send(whatsapp, client, app, guest,
-                            whatsapp.text_message(guest, "I'd like to book a room from Dec 24 for 3 nights"))
+        asked = await _send(
+            whatsapp,
+            client,
+            app,
+            guest,
+            whatsapp.text_message(guest, "I'd like to book a room from Dec 24 for 3 nights"),
+        )
         assert "Which room type" in _text(asked)
         rooms = next(message for message in asked if message.choices)
         assert rooms.body["interactive"]["type"] == "list"  # more than three choices: a list
-        asked = await _send(whatsapp, client, app, guest,
-                            whatsapp.button_message(guest, _choice(asked, "book:room:suite"), as_list=True))
+        asked = await _send(
+            whatsapp,
+            client,
+            app,
+            guest,
+            whatsapp.button_message(guest, _choice(asked, "book:room:suite"), as_list=True),
+        )
         assert "How many guests" in _text(asked)
-        quote = await _send(whatsapp, client, app, guest, whatsapp.button_message(guest, _choice(asked, "book:guests:2")))
+        quote = await _send(
+            whatsapp, client, app, guest, whatsapp.button_message(guest, _choice(asked, "book:guests:2"))
+        )
         assert "Executive Suite" in _text(quote)
         confirm = next(message for message in quote if message.choices)
         assert confirm.body["interactive"]["type"] == "button" and len(confirm.choices) <= 3
@@ -117,7 +143,9 @@ async def test_a_booking_through_reply_buttons_and_a_list(
         await app.stop()
 
 
-async def test_verification_and_signatures(bot: Concierge, whatsapp: FakeWhatsApp, client: aiohttp.ClientSession) -> None:
+async def test_verification_and_signatures(
+    bot: Concierge, whatsapp: FakeWhatsApp, client: aiohttp.ClientSession
+) -> None:
     url = f"http://127.0.0.1:{bot.port}/whatsapp/webhook"
     query = {"hub.mode": "subscribe", "hub.verify_token": whatsapp.verify_token, "hub.challenge": "1158201444"}
     async with client.get(url, params=query) as response:
@@ -161,9 +189,16 @@ async def test_outside_the_window_a_campaign_goes_as_a_template_and_a_staff_repl
     zone = _noon_zone()
     today = utcnow().astimezone(ZoneInfo(zone)).date()
     async with bot.db.write() as session:  # the guest last wrote three days ago, and it is their birthday
-        await session.execute(update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=3)))
+        await session.execute(
+            update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=3))
+        )
         row = (await session.execute(select(Guest))).scalars().one()
-        row.marketing_consent, row.birthday, row.timezone, row.language = True, date(1990, today.month, today.day), zone, "en"
+        row.marketing_consent, row.birthday, row.timezone, row.language = (
+            True,
+            date(1990, today.month, today.day),
+            zone,
+            "en",
+        )
         guest_id = row.id
     whatsapp.last_heard[guest] = 0  # and the platform agrees
     await bot.scheduler.service.run_job("birthday", utcnow())
@@ -175,8 +210,16 @@ async def test_outside_the_window_a_campaign_goes_as_a_template_and_a_staff_repl
 
     async with bot.db.write() as session:  # a staff member answers the hand-off ticket now, days later
         ticket = (await session.execute(select(Ticket))).scalars().one()
-        session.add(Outbox(channel="whatsapp", chat_id=guest, guest_id=guest_id, kind="reply",
-                           text="Sorry for the wait: your late check-out is confirmed", ticket_id=ticket.id))
+        session.add(
+            Outbox(
+                channel="whatsapp",
+                chat_id=guest,
+                guest_id=guest_id,
+                kind="reply",
+                text="Sorry for the wait: your late check-out is confirmed",
+                ticket_id=ticket.id,
+            )
+        )
     bot.deliverer.wake()
     await whatsapp.wait_for(lambda: sum(message.kind == "template" for message in whatsapp.to(guest)) == 2)
     assert whatsapp.to(guest)[-1].body["template"]["name"] == REPLY_TEMPLATE
@@ -192,9 +235,13 @@ async def test_without_a_template_a_late_message_is_held_for_staff(
         guest = "8613800000004"
         await _send(whatsapp, client, app, guest, whatsapp.text_message(guest, "wifi?"))
         async with app.db.write() as session:
-            await session.execute(update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=2)))
+            await session.execute(
+                update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=2))
+            )
             guest_id = (await session.execute(select(Guest.id))).scalar_one()
-            session.add(Outbox(channel="whatsapp", chat_id=guest, guest_id=guest_id, kind="reply", text="Your taxi is here"))
+            session.add(
+                Outbox(channel="whatsapp", chat_id=guest, guest_id=guest_id, kind="reply", text="Your taxi is here")
+            )
         app.deliverer.wake()
         await settle_channel(app, "whatsapp")
         async with app.db.read() as session:

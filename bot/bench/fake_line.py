@@ -113,9 +113,13 @@ class FakeLine(FakeServer):
     def event(self, user: str, kind: str, **extra: Any) -> dict[str, Any]:
         """One event from a user; message, postback and follow events get a fresh reply token."""
         event: dict[str, Any] = {
-            "type": kind, "mode": "active", "timestamp": int(time.time() * 1000),
+            "type": kind,
+            "mode": "active",
+            "timestamp": int(time.time() * 1000),
             "source": {"type": "user", "userId": user},
-            "webhookEventId": f"01HEVENT{next(self._ids):018d}", "deliveryContext": {"isRedelivery": False}, **extra,
+            "webhookEventId": f"01HEVENT{next(self._ids):018d}",
+            "deliveryContext": {"isRedelivery": False},
+            **extra,
         }
         if kind in ("message", "postback", "follow"):
             token = f"rt{next(self._ids):030d}"
@@ -130,13 +134,20 @@ class FakeLine(FakeServer):
         return self.event(user, "postback", postback={"data": data})
 
     async def deliver(
-        self, client: aiohttp.ClientSession, port: int, *events: dict[str, Any], bad_signature: bool = False,
+        self,
+        client: aiohttp.ClientSession,
+        port: int,
+        *events: dict[str, Any],
+        bad_signature: bool = False,
     ) -> int:
         raw = json.dumps({"destination": "Ubot000", "events": list(events)}).encode()
         secret = b"not-the-secret" if bad_signature else self.channel_secret.encode()
         signature = base64.b64encode(hmac.new(secret, raw, hashlib.sha256).digest()).decode()
-        async with client.post(f"http://127.0.0.1:{port}/line/webhook", data=raw,
-                               headers={"Content-Type": "application/json", "X-Line-Signature": signature},
-                               timeout=aiohttp.ClientTimeout(total=15)) as response:
+        async with client.post(
+            f"http://127.0.0.1:{port}/line/webhook",
+            data=raw,
+            headers={"Content-Type": "application/json", "X-Line-Signature": signature},
+            timeout=aiohttp.ClientTimeout(total=15),
+        ) as response:
             await response.read()
             return response.status

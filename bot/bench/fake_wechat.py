@@ -20,9 +20,9 @@ from xml.sax.saxutils import escape
 
 import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.bench.fake_platform import FakeServer
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
 @dataclass
@@ -63,8 +63,10 @@ class FakeWeChat(FakeServer):
 
     def env(self) -> dict[str, str]:
         env = {
-            "CONCIERGE_WECHAT_TOKEN": self.token, "CONCIERGE_WECHAT_APP_ID": self.app_id,
-            "CONCIERGE_WECHAT_APP_SECRET": self.app_secret, "CONCIERGE_WECHAT_API_BASE_URL": self.base_url,
+            "CONCIERGE_WECHAT_TOKEN": self.token,
+            "CONCIERGE_WECHAT_APP_ID": self.app_id,
+            "CONCIERGE_WECHAT_APP_SECRET": self.app_secret,
+            "CONCIERGE_WECHAT_API_BASE_URL": self.base_url,
         }
         if self.aes_key:
             env["CONCIERGE_WECHAT_AES_KEY"] = self.aes_key
@@ -99,7 +101,9 @@ class FakeWeChat(FakeServer):
         heard = self.last_heard.get(openid)
         if heard is None or time.time() - heard > self.window_hours * 3600:
             self.errors.append(45015)
-            return web.json_response({"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"})
+            return web.json_response(
+                {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
+            )
         if body.get("msgtype") != "text" or len(body["text"]["content"].encode()) > 2048:
             return web.json_response({"errcode": 45002, "errmsg": "content size out of limit"})
         self.sent.append(WeChatSent(openid, body["text"]["content"], at=time.monotonic()))
@@ -123,15 +127,19 @@ class FakeWeChat(FakeServer):
     def text_xml(self, openid: str, text: str, msg_id: int | None = None) -> tuple[str, str]:
         """(MsgId, XML) of a guest's text message."""
         msg_id = msg_id if msg_id is not None else next(self._msg_ids)
-        xml = (f"<xml><ToUserName><![CDATA[gh_hotel]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-               f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-               f"<Content>{escape(text)}</Content><MsgId>{msg_id}</MsgId></xml>")
+        xml = (
+            f"<xml><ToUserName><![CDATA[gh_hotel]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content>{escape(text)}</Content><MsgId>{msg_id}</MsgId></xml>"
+        )
         return str(msg_id), xml
 
     def event_xml(self, openid: str, event: str, key: str = "", create_time: int | None = None) -> str:
-        return (f"<xml><ToUserName><![CDATA[gh_hotel]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-                f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-                f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{escape(key)}]]></EventKey></xml>")
+        return (
+            f"<xml><ToUserName><![CDATA[gh_hotel]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{escape(key)}]]></EventKey></xml>"
+        )
 
     def _sign(self, *parts: str) -> str:
         return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
@@ -146,7 +154,12 @@ class FakeWeChat(FakeServer):
         return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
 
     async def deliver(
-        self, client: aiohttp.ClientSession, port: int, xml: str, *, openid: str | None = None,
+        self,
+        client: aiohttp.ClientSession,
+        port: int,
+        xml: str,
+        *,
+        openid: str | None = None,
         bad_signature: bool = False,
     ) -> tuple[int, str]:
         """POST one callback to our webhook as WeChat does; returns (status, body)."""
@@ -163,8 +176,12 @@ class FakeWeChat(FakeServer):
             params["signature" if not self.aes_key else "msg_signature"] = "0" * 40
         if openid:
             self.last_heard[openid] = time.time()
-        async with client.post(f"http://127.0.0.1:{port}/wechat/callback", params=params, data=body.encode(),
-                               timeout=aiohttp.ClientTimeout(total=15)) as response:
+        async with client.post(
+            f"http://127.0.0.1:{port}/wechat/callback",
+            params=params,
+            data=body.encode(),
+            timeout=aiohttp.ClientTimeout(total=15),
+        ) as response:
             return response.status, await response.text()
 
     async def say(self, client: aiohttp.ClientSession, port: int, openid: str, text: str) -> tuple[int, str]:

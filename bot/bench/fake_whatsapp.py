@@ -59,8 +59,10 @@ class FakeWhatsApp(FakeServer):
 
     def env(self) -> dict[str, str]:
         return {
-            "CONCIERGE_WHATSAPP_TOKEN": self.token, "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
-            "CONCIERGE_WHATSAPP_APP_SECRET": self.app_secret, "CONCIERGE_WHATSAPP_VERIFY_TOKEN": self.verify_token,
+            "CONCIERGE_WHATSAPP_TOKEN": self.token,
+            "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
+            "CONCIERGE_WHATSAPP_APP_SECRET": self.app_secret,
+            "CONCIERGE_WHATSAPP_VERIFY_TOKEN": self.verify_token,
             "CONCIERGE_WHATSAPP_API_BASE_URL": f"http://127.0.0.1:{self.port}/v21.0",
         }
 
@@ -96,7 +98,11 @@ class FakeWhatsApp(FakeServer):
                     return self._error(131009, "Parameter value is not valid (buttons)")
             elif interactive["type"] == "list":
                 rows = [row for section in action["sections"] for row in section["rows"]]
-                if not 1 <= len(rows) <= 10 or any(len(row["title"]) > 24 for row in rows) or len(action["button"]) > 20:
+                if (
+                    not 1 <= len(rows) <= 10
+                    or any(len(row["title"]) > 24 for row in rows)
+                    or len(action["button"]) > 20
+                ):
                     return self._error(131009, "Parameter value is not valid (list)")
             else:
                 return self._error(100, "unsupported interactive type")
@@ -108,10 +114,13 @@ class FakeWhatsApp(FakeServer):
             return self._error(100, f"unsupported type {kind}")
         self.sent.append(WhatsAppSent(to, kind, text, body))
         self.received()
-        return web.json_response({
-            "messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
-            "messages": [{"id": f"wamid.OUT{next(self._ids):08d}"}],
-        })
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": f"wamid.OUT{next(self._ids):08d}"}],
+            }
+        )
 
     def to(self, wa_id: str) -> list[WhatsAppSent]:
         return [message for message in self.sent if message.to == wa_id]
@@ -119,29 +128,79 @@ class FakeWhatsApp(FakeServer):
     # --- the webhook side (Meta calling us) ----------------------------------------------------------
 
     def notification(self, wa_id: str, message: dict[str, Any], name: str = "Guest") -> dict[str, Any]:
-        return {"object": "whatsapp_business_account", "entry": [{"id": "WABA_ID", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550000000", "phone_number_id": self.phone_number_id},
-            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "timestamp": str(int(time.time())), **message}],
-        }}]}]}
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA_ID",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550000000",
+                                    "phone_number_id": self.phone_number_id,
+                                },
+                                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                                "messages": [{"from": wa_id, "timestamp": str(int(time.time())), **message}],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
 
     def text_message(self, wa_id: str, text: str, wamid: str | None = None) -> dict[str, Any]:
-        return self.notification(wa_id, {"id": wamid or f"wamid.IN{next(self._ids):08d}", "type": "text", "text": {"body": text}})
+        return self.notification(
+            wa_id, {"id": wamid or f"wamid.IN{next(self._ids):08d}", "type": "text", "text": {"body": text}}
+        )
 
     def button_message(self, wa_id: str, button_id: str, title: str = "", *, as_list: bool = False) -> dict[str, Any]:
         kind = "list_reply" if as_list else "button_reply"
-        return self.notification(wa_id, {"id": f"wamid.IN{next(self._ids):08d}", "type": "interactive",
-                                         "interactive": {"type": kind, kind: {"id": button_id, "title": title}}})
+        return self.notification(
+            wa_id,
+            {
+                "id": f"wamid.IN{next(self._ids):08d}",
+                "type": "interactive",
+                "interactive": {"type": kind, kind: {"id": button_id, "title": title}},
+            },
+        )
 
     def status_notification(self, wa_id: str) -> dict[str, Any]:
-        return {"object": "whatsapp_business_account", "entry": [{"id": "WABA_ID", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": {"phone_number_id": self.phone_number_id},
-            "statuses": [{"id": "wamid.OUT00000001", "status": "delivered", "timestamp": "1", "recipient_id": wa_id}],
-        }}]}]}
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "WABA_ID",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"phone_number_id": self.phone_number_id},
+                                "statuses": [
+                                    {
+                                        "id": "wamid.OUT00000001",
+                                        "status": "delivered",
+                                        "timestamp": "1",
+                                        "recipient_id": wa_id,
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
 
     async def deliver(
-        self, client: aiohttp.ClientSession, port: int, body: dict[str, Any], *, bad_signature: bool = False,
+        self,
+        client: aiohttp.ClientSession,
+        port: int,
+        body: dict[str, Any],
+        *,
+        bad_signature: bool = False,
     ) -> int:
         raw = json.dumps(body).encode()
         secret = b"wrong-secret" if bad_signature else self.app_secret.encode()
@@ -150,8 +209,11 @@ class FakeWhatsApp(FakeServer):
             for change in value.get("changes", []):
                 for message in change["value"].get("messages", []):
                     self.last_heard[message["from"]] = time.time()
-        async with client.post(f"http://127.0.0.1:{port}/whatsapp/webhook", data=raw,
-                               headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-                               timeout=aiohttp.ClientTimeout(total=15)) as response:
+        async with client.post(
+            f"http://127.0.0.1:{port}/whatsapp/webhook",
+            data=raw,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            timeout=aiohttp.ClientTimeout(total=15),
+        ) as response:
             await response.read()
             return response.status

@@ -99,8 +99,15 @@ async def _burst(posts: list[Post], port: int, concurrency: int) -> list[Post]:
 
 
 async def webhook_crash_run(
-    channel: str, config: Path | None, guests: int, messages: int, kill_at: float, *, timeout: float = 150,
-    database_url: str | None = None, concurrency: int = 6,
+    channel: str,
+    config: Path | None,
+    guests: int,
+    messages: int,
+    kill_at: float,
+    *,
+    timeout: float = 150,
+    database_url: str | None = None,
+    concurrency: int = 6,
 ) -> CrashReport:
     fake, adapter = FAKES[channel]()
     await fake.start()
@@ -121,7 +128,9 @@ async def webhook_crash_run(
             await wait_healthy(port, first)
             burst = asyncio.create_task(_burst(posts, port, concurrency))
             deadline = time.monotonic() + 120
-            while sum(platform.answers().values()) < kill_at * total and not burst.done() and time.monotonic() < deadline:
+            while (
+                sum(platform.answers().values()) < kill_at * total and not burst.done() and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.01)
             os.kill(first.pid, signal.SIGKILL)
             first.wait()
@@ -148,4 +157,6 @@ async def webhook_crash_run(
     counts = platform.answers()
     lost = sum(max(0, messages - counts.get(user, 0)) for user in users)
     duplicates = sum(max(0, counts.get(user, 0) - messages) for user in users)
-    return CrashReport(total, sum(counts.values()), lost, duplicates, killed_after, time.perf_counter() - started, unknown)
+    return CrashReport(
+        total, sum(counts.values()), lost, duplicates, killed_after, time.perf_counter() - started, unknown
+    )

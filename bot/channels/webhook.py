@@ -117,7 +117,9 @@ class WebhookIntake:
         self._sweeper = asyncio.create_task(self._sweep(), name=f"{self.channel}-inbox-sweep")
 
     async def _recover(self, received_before: datetime | None = None) -> None:
-        for inbox_id, channel, chat_key in await pending_ids(self.pipeline.db, self.channel, received_before=received_before):
+        for inbox_id, channel, chat_key in await pending_ids(
+            self.pipeline.db, self.channel, received_before=received_before
+        ):
             self._spawn(self.pipeline.process(inbox_id, chat=(channel, chat_key)))
 
     async def _sweep(self) -> None:
@@ -155,8 +157,14 @@ class PlatformClient:
             await self._session.close()
 
     async def request(
-        self, method: str, url: str, *, chat_id: str | None = None, body: Any = None,
-        headers: dict[str, str] | None = None, delivers: bool = True,
+        self,
+        method: str,
+        url: str,
+        *,
+        chat_id: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delivers: bool = True,
     ) -> tuple[int, Any]:
         """(HTTP status, decoded JSON or None). ``delivers``: this request may put a message in front of
         the guest, so it is paced and marked in flight first (``bot.delivery.attempting``)."""
@@ -199,8 +207,9 @@ class PlatformChannel:
         self.pipeline = pipeline
         self.intake = WebhookIntake(pipeline, self.name)
         self.client = PlatformClient(RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_chat_seconds))
-        pipeline.register_channel(self.name, parser, push=True, numbered_choices=self.numbered_choices,
-                                  greet_first=self.greet_first)
+        pipeline.register_channel(
+            self.name, parser, push=True, numbered_choices=self.numbered_choices, greet_first=self.greet_first
+        )
         deliverer.register(self.name, self.send)
 
     async def send(self, row: Outbox) -> str | None:
@@ -214,7 +223,10 @@ class PlatformChannel:
         await self.client.close()
 
     async def accept_signed_json(
-        self, request: web.Request, signed: Callable[[bytes], bool], updates_of: Callable[[dict[str, Any]], list[Update]]
+        self,
+        request: web.Request,
+        signed: Callable[[bytes], bool],
+        updates_of: Callable[[dict[str, Any]], list[Update]],
     ) -> web.Response:
         """403 unless ``signed(raw body)``; 400 unless a JSON object; else 200 once its updates are committed."""
         raw = await request.read()

@@ -86,15 +86,24 @@ def render(text: str, buttons: list[dict[str, str]]) -> list[dict[str, Any]]:
     usable = [b for b in buttons if len(b["value"].encode()) <= MAX_POSTBACK_DATA]
     if len(usable) > CAPABILITIES.max_buttons:  # more than LINE shows: numbered lines, answered with the number
         text, usable = numbered(text, usable), []
-    messages: list[dict[str, Any]] = [{"type": "text", "text": piece} for piece in split_text(text, CAPABILITIES.max_text)]
+    messages: list[dict[str, Any]] = [
+        {"type": "text", "text": piece} for piece in split_text(text, CAPABILITIES.max_text)
+    ]
     if usable:
-        messages[-1]["quickReply"] = {"items": [
-            {"type": "action", "action": {
-                "type": "postback", "label": clip(button["label"], CAPABILITIES.max_label), "data": button["value"],
-                "displayText": button["label"][:300],
-            }}
-            for button in usable
-        ]}
+        messages[-1]["quickReply"] = {
+            "items": [
+                {
+                    "type": "action",
+                    "action": {
+                        "type": "postback",
+                        "label": clip(button["label"], CAPABILITIES.max_label),
+                        "data": button["value"],
+                        "displayText": button["label"][:300],
+                    },
+                }
+                for button in usable
+            ]
+        }
     return messages
 
 
@@ -125,7 +134,9 @@ class LineChannel(PlatformChannel):
         token = await self._fresh_reply_token(row)
         if token is not None:
             self._used_tokens.add(token)  # once, whatever the outcome: a used or stale token is never valid again
-            status, data = await self._post("reply", row.chat_id, {"replyToken": token, "messages": messages[:MAX_MESSAGES]})
+            status, data = await self._post(
+                "reply", row.chat_id, {"replyToken": token, "messages": messages[:MAX_MESSAGES]}
+            )
             if status == 200:
                 messages = messages[MAX_MESSAGES:]
                 if not messages:
@@ -135,7 +146,9 @@ class LineChannel(PlatformChannel):
         sent: str | None = None
         for index in range(0, len(messages), MAX_MESSAGES):
             headers = {"X-Line-Retry-Key": str(uuid.uuid5(RETRY_KEYS, f"{row.id}:{index}"))}
-            status, data = await self._post("push", row.chat_id, {"to": row.chat_id, "messages": messages[index:index + MAX_MESSAGES]}, headers)
+            status, data = await self._post(
+                "push", row.chat_id, {"to": row.chat_id, "messages": messages[index : index + MAX_MESSAGES]}, headers
+            )
             if status == 409:  # LINE already accepted this retry key: delivered before, not again
                 continue
             if status != 200:
@@ -148,12 +161,14 @@ class LineChannel(PlatformChannel):
         if row.kind != "reply":
             return None
         async with self.pipeline.db.read(short=True) as session:
-            latest = (await session.execute(
-                select(InboxUpdate.payload, InboxUpdate.received_at)
-                .where(InboxUpdate.channel == CHANNEL, InboxUpdate.chat_key == row.chat_id)
-                .order_by(InboxUpdate.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            )).first()
+            latest = (
+                await session.execute(
+                    select(InboxUpdate.payload, InboxUpdate.received_at)
+                    .where(InboxUpdate.channel == CHANNEL, InboxUpdate.chat_key == row.chat_id)
+                    .order_by(InboxUpdate.id.desc())  # type: ignore[union-attr]
+                    .limit(1)
+                )
+            ).first()
         if latest is None:
             return None
         payload, received = latest

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import xml.etree.ElementTree as ElementTree
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 from aiohttp import web
 
@@ -116,8 +116,10 @@ class AccessToken:
     async def _fetch(self) -> str:
         """Fetched outside any transaction: two workers refreshing at once both get a token, and WeChat keeps
         the older one valid for a few minutes; a worker whose token is refused re-reads the store."""
-        url = (f"{self.settings.api_base_url.rstrip('/')}/cgi-bin/token?grant_type=client_credential"
-               f"&appid={quote(self.settings.app_id)}&secret={quote(self.settings.app_secret)}")
+        url = (
+            f"{self.settings.api_base_url.rstrip('/')}/cgi-bin/token?grant_type=client_credential"
+            f"&appid={quote(self.settings.app_id)}&secret={quote(self.settings.app_secret)}"
+        )
         status, data = await self.client.request("GET", url, delivers=False)
         token = data.get("access_token") if isinstance(data, dict) else None
         if status != 200 or not isinstance(token, str) or not token:
@@ -183,7 +185,10 @@ class WeChatChannel(PlatformChannel):
         encrypted = envelope.get("Encrypt", "")
         query = request.query
         if self._key is None or not crypto.signature_ok(
-            query.get("msg_signature", ""), self.settings.token, query.get("timestamp", ""), query.get("nonce", ""),
+            query.get("msg_signature", ""),
+            self.settings.token,
+            query.get("timestamp", ""),
+            query.get("nonce", ""),
             encrypted,
         ):
             return None
@@ -202,12 +207,16 @@ class WeChatChannel(PlatformChannel):
             if not template:
                 raise SendError("outside WeChat's 48-hour window and no template configured", hold=True)
             data = {self.settings.template_field: {"value": row.text}}
-            return await self._call("message/template/send", row.chat_id,
-                                    {"touser": row.chat_id, "template_id": template, "data": data})
+            return await self._call(
+                "message/template/send", row.chat_id, {"touser": row.chat_id, "template_id": template, "data": data}
+            )
         sent: str | None = None
         for piece in split_text(numbered(row.text, row.buttons), CAPABILITIES.max_text):
-            sent = await self._call("message/custom/send", row.chat_id,
-                                    {"touser": row.chat_id, "msgtype": "text", "text": {"content": piece}})
+            sent = await self._call(
+                "message/custom/send",
+                row.chat_id,
+                {"touser": row.chat_id, "msgtype": "text", "text": {"content": piece}},
+            )
         return sent
 
     async def _call(self, path: str, chat_id: str, body: dict[str, Any]) -> str | None:

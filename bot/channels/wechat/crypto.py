@@ -56,7 +56,7 @@ def decrypt(key: bytes, ciphertext_b64: str, app_id: str) -> bytes:
     if len(plain) < 20:
         raise CryptoError("too short")
     (length,) = struct.unpack(">I", plain[16:20])
-    message, owner = plain[20:20 + length], plain[20 + length:]
+    message, owner = plain[20 : 20 + length], plain[20 + length :]
     if len(message) != length or not hmac.compare_digest(owner, app_id.encode()):
         raise CryptoError("not for this account")
     return message

@@ -67,7 +67,8 @@ def updates_of(body: dict[str, Any]) -> list[Update]:
                 continue
             names = {
                 str(contact.get("wa_id")): str((contact.get("profile") or {}).get("name", ""))
-                for contact in value.get("contacts") or [] if isinstance(contact, dict)
+                for contact in value.get("contacts") or []
+                if isinstance(contact, dict)
             }
             for message in value.get("messages") or []:  # "statuses" (sent/delivered/read) are not stored
                 if isinstance(message, dict) and isinstance(message.get("id"), str) and message.get("from"):
@@ -82,7 +83,10 @@ def parse_message(payload: dict[str, Any]) -> Inbound | None:
         return None
     sender = str(message["from"])
     common: dict[str, Any] = {
-        "channel": CHANNEL, "external_id": sender, "chat_id": sender, "display_name": str(payload.get("name", ""))[:200],
+        "channel": CHANNEL,
+        "external_id": sender,
+        "chat_id": sender,
+        "display_name": str(payload.get("name", ""))[:200],
     }
     text, button = _text_of(message)
     if button is not None:
@@ -102,15 +106,19 @@ def render(text: str, buttons: list[dict[str, str]], menu: str) -> list[dict[str
     messages = [{"type": "text", "text": {"body": piece}} for piece in pieces[:-1]]
     body = {"text": pieces[-1] or "…"}
     if len(buttons) <= CAPABILITIES.max_buttons:
-        action: dict[str, Any] = {"buttons": [
-            {"type": "reply", "reply": {"id": button["value"], "title": clip(button["label"], CAPABILITIES.max_label)}}
-            for button in buttons
-        ]}
+        action: dict[str, Any] = {
+            "buttons": [
+                {
+                    "type": "reply",
+                    "reply": {"id": button["value"], "title": clip(button["label"], CAPABILITIES.max_label)},
+                }
+                for button in buttons
+            ]
+        }
         interactive = {"type": "button", "body": body, "action": action}
     else:
         rows = [{"id": button["value"], "title": clip(button["label"], MAX_ROW_TITLE)} for button in buttons]
-        interactive = {"type": "list", "body": body,
-                       "action": {"button": clip(menu, 20), "sections": [{"rows": rows}]}}
+        interactive = {"type": "list", "body": body, "action": {"button": clip(menu, 20), "sections": [{"rows": rows}]}}
     messages.append({"type": "interactive", "interactive": interactive})
     return messages
 
@@ -163,10 +171,14 @@ class WhatsAppChannel(PlatformChannel):
         name = self.settings.campaign_template if row.kind == "campaign" else self.settings.reply_template
         if not name:
             raise SendError("outside WhatsApp's 24-hour window and no template configured", hold=True)
-        return {"type": "template", "template": {
-            "name": name, "language": {"code": TEMPLATE_LANGUAGES.get(language, "en")},
-            "components": [{"type": "body", "parameters": [{"type": "text", "text": row.text[:1024]}]}],
-        }}
+        return {
+            "type": "template",
+            "template": {
+                "name": name,
+                "language": {"code": TEMPLATE_LANGUAGES.get(language, "en")},
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": row.text[:1024]}]}],
+            },
+        }
 
     async def _language(self, row: Outbox) -> str:
         """The guest's language: the list's button and the template's translation are in it."""
