@@ -30,6 +30,7 @@ from crm.messages import add_line, add_lines, link_ticket, offered_buttons, summ
 from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue, enqueue_rows, outbox_written
 from crm.rows import row_values
+from crm.ticket_work import release_held
 from crm.types import utcnow
 from handlers.context import Turn
 from handlers.flood import WINDOW as FLOOD_WINDOW
@@ -103,6 +104,7 @@ class Pipeline:
         self._push_channels: set[str] = set()  # channels whose replies go through the outbox
         self._numbered: set[str] = set()  # channels where a guest may answer a choice with its number
         self._greet_first: set[str] = set()  # channels without a follow event: a first "hello" is welcomed
+        self._windowed: set[str] = set()  # channels with a customer-service window: held rows wait for the guest
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self.on_outbox: Notify = lambda: None
@@ -110,12 +112,15 @@ class Pipeline:
         self.clock: Callable[[], datetime] = utcnow
 
     def register_channel(
-        self, channel: str, parser: Parser, *, push: bool, numbered_choices: bool = False, greet_first: bool = False
+        self, channel: str, parser: Parser, *, push: bool, numbered_choices: bool = False, greet_first: bool = False,
+        windowed: bool = False,
     ) -> None:
         """``numbered_choices``: the channel shows buttons as numbered lines (or may), so a bare "2" picks
         the second choice the bot last offered there. ``greet_first``: the platform has no "started the
         chat" event (WhatsApp), so a first message that asks nothing in particular is answered with the
-        welcome, as /start or a follow would be."""
+        welcome, as /start or a follow would be. ``windowed``: the platform lets us write only for a while
+        after the guest did (WhatsApp, WeChat); what was held outside that window goes out when they write
+        again."""
         self._parsers[channel] = parser
         if push:
             self._push_channels.add(channel)
@@ -123,6 +128,8 @@ class Pipeline:
             self._numbered.add(channel)
         if greet_first:
             self._greet_first.add(channel)
+        if windowed:
+            self._windowed.add(channel)
 
     async def receive(self, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]) -> tuple[int, bool]:
         """Commit the raw update; only after this may the channel confirm it."""
@@ -208,6 +215,8 @@ class Pipeline:
         )
         guest = opened.guest
         assert guest.id is not None
+        if inbound.channel in self._windowed and inbound.chat_id and not inbound.silent:
+            await release_held(session, inbound.channel, inbound.chat_id)  # the window is open again
         if inbound.channel in self._numbered and inbound.button is None and not inbound.command:
             chosen = await _numbered_choice(session, guest.id, inbound)
             if chosen is not None:

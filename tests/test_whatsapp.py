@@ -254,5 +254,9 @@ async def test_without_a_template_a_late_message_is_held_for_staff(
             async with staff.get(staff_helpers.base(app) + f"/staff/guests/{guest_id}") as response:
                 page = await response.text()
         assert "Your taxi is here" in page and "24-hour" in page
+        await _send(whatsapp, client, app, guest, whatsapp.text_message(guest, "停车场在哪"))  # the window opens again
+        await whatsapp.wait_for(lambda: any("taxi" in message.text for message in whatsapp.to(guest)))
+        await settle_channel(app, "whatsapp")
+        assert sum("taxi" in message.text for message in whatsapp.to(guest)) == 1
     finally:
         await app.stop()

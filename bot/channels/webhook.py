@@ -202,13 +202,19 @@ class PlatformChannel:
     name: str
     numbered_choices = True
     greet_first = False
+    windowed = False  # a customer-service window: see Pipeline.register_channel
 
     def __init__(self, pipeline: Pipeline, deliverer: Deliverer, settings: Any, parser: Parser) -> None:
         self.pipeline = pipeline
         self.intake = WebhookIntake(pipeline, self.name)
         self.client = PlatformClient(RateLimiter(settings.rate_limit_per_second, settings.rate_limit_per_chat_seconds))
         pipeline.register_channel(
-            self.name, parser, push=True, numbered_choices=self.numbered_choices, greet_first=self.greet_first
+            self.name,
+            parser,
+            push=True,
+            numbered_choices=self.numbered_choices,
+            greet_first=self.greet_first,
+            windowed=self.windowed,
         )
         deliverer.register(self.name, self.send)
 

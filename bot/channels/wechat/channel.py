@@ -140,6 +140,7 @@ class AccessToken:
 
 class WeChatChannel(PlatformChannel):
     name = CHANNEL
+    windowed = True
 
     def __init__(self, settings: WeChatSettings, pipeline: Pipeline, deliverer: Deliverer) -> None:
         self.settings = settings

@@ -125,6 +125,7 @@ def render(text: str, buttons: list[dict[str, str]], menu: str) -> list[dict[str
 
 class WhatsAppChannel(PlatformChannel):
     name = CHANNEL
+    windowed = True
     greet_first = True  # WhatsApp has no "started the chat" event
 
     def __init__(self, settings: WhatsAppSettings, pipeline: Pipeline, deliverer: Deliverer) -> None:
