@@ -5,14 +5,17 @@ unknown for staff."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from crm.db import Database
 from crm.models import Outbox
+from crm.outbox import INFLIGHT
+from crm.types import utcnow
 
 QUESTIONS = ["早餐几点？", "wifi password?", "停车场在哪", "有健身房吗", "can I bring my dog?"]
 
@@ -45,5 +48,21 @@ async def unknown_rows(url: str) -> int:
         async with database.read() as session:
             query = select(func.count()).select_from(Outbox).where(Outbox.status == "unknown")
             return int((await session.execute(query)).scalar_one())
+    finally:
+        await database.dispose()
+
+
+async def expire_leases(url: str) -> None:
+    """Let a killed process's claims run out now instead of after the 30 s lease: the restarted process then
+    recovers them at start-up, the same code (rows that never left go back to pending, in-flight ones
+    become unknown for staff)."""
+    database = Database(url)
+    try:
+        async with database.write() as session:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.status.in_(("sending", INFLIGHT)))  # type: ignore[attr-defined]
+                .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
     finally:
         await database.dispose()
