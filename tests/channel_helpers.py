@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any, Protocol
 
 from sqlmodel import select
 
@@ -47,3 +49,25 @@ async def settle_channel(app: Concierge, channel: str, timeout: float = 30.0) ->
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not quiescent after {timeout:g} s: {'; '.join(reasons)}")
+
+
+class Fake(Protocol):
+    """What ``exchange`` needs of a fake platform (bot/bench/fake_whatsapp.py, fake_line.py)."""
+
+    def to(self, user: str) -> list[Any]: ...
+
+    async def wait_for(self, condition: Any, timeout: float = 20) -> None: ...
+
+
+async def exchange(app: Concierge, channel: str, fake: Fake, user: str, delivered: Awaitable[int]) -> list[Any]:
+    """Deliver one webhook (``delivered`` is the fake's ``deliver(...)`` call), wait for the answer and for
+    the channel to be quiet; returns what the guest received in answer."""
+    before = len(fake.to(user))
+    assert await delivered == 200
+    await fake.wait_for(lambda: len(fake.to(user)) > before)
+    await settle_channel(app, channel)
+    return fake.to(user)[before:]
+
+
+def joined_text(messages: list[Any]) -> str:
+    return "\n".join(message.text for message in messages)

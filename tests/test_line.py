@@ -17,7 +17,7 @@ from bot.bench.fake_line import FakeLine, LineSent
 from crm.models import Booking, Guest, InboxUpdate, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
-from tests.channel_helpers import settle_channel
+from tests.channel_helpers import exchange, joined_text, settle_channel
 from tests.conftest import SettingsFactory
 
 
@@ -44,15 +44,10 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer, line: FakeLine
 async def _send(
     fake: FakeLine, client: aiohttp.ClientSession, app: Concierge, user: str, event: dict[str, Any]
 ) -> list[LineSent]:
-    before = len(fake.to(user))
-    assert await fake.deliver(client, app.port, event) == 200
-    await fake.wait_for(lambda: len(fake.to(user)) > before)
-    await settle_channel(app, "line")
-    return fake.to(user)[before:]
+    return await exchange(app, "line", fake, user, fake.deliver(client, app.port, event))
 
 
-def _text(messages: list[LineSent]) -> str:
-    return "\n".join(message.text for message in messages)
+_text = joined_text
 
 
 def _choice(messages: list[LineSent], value: str) -> str:

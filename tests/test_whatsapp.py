@@ -18,7 +18,7 @@ from crm.models import Booking, Guest, InboxUpdate, Message, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests import staff_helpers
-from tests.channel_helpers import settle_channel
+from tests.channel_helpers import exchange, joined_text, settle_channel
 from tests.conftest import SettingsFactory
 
 CAMPAIGN_TEMPLATE, REPLY_TEMPLATE = "hotel_news", "staff_followup"
@@ -55,15 +55,10 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer, whatsapp: Fake
 async def _send(
     fake: FakeWhatsApp, client: aiohttp.ClientSession, app: Concierge, wa_id: str, body: dict[str, object]
 ) -> list[WhatsAppSent]:
-    before = len(fake.to(wa_id))
-    assert await fake.deliver(client, app.port, body) == 200
-    await fake.wait_for(lambda: len(fake.to(wa_id)) > before)
-    await settle_channel(app, "whatsapp")
-    return fake.to(wa_id)[before:]
+    return await exchange(app, "whatsapp", fake, wa_id, fake.deliver(client, app.port, body))
 
 
-def _text(messages: list[WhatsAppSent]) -> str:
-    return "\n".join(message.text for message in messages)
+_text = joined_text
 
 
 def _choice(messages: list[WhatsAppSent], wanted: str) -> str:

@@ -127,29 +127,19 @@ class FakeWhatsApp(FakeServer):
 
     # --- the webhook side (Meta calling us) ----------------------------------------------------------
 
+    def _envelope(self, value: dict[str, Any]) -> dict[str, Any]:
+        """A webhook notification around one change's value, as Meta nests it."""
+        metadata = {"display_phone_number": "15550000000", "phone_number_id": self.phone_number_id}
+        change = {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": metadata, **value}}
+        return {"object": "whatsapp_business_account", "entry": [{"id": "WABA_ID", "changes": [change]}]}
+
     def notification(self, wa_id: str, message: dict[str, Any], name: str = "Guest") -> dict[str, Any]:
-        return {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA_ID",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550000000",
-                                    "phone_number_id": self.phone_number_id,
-                                },
-                                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                                "messages": [{"from": wa_id, "timestamp": str(int(time.time())), **message}],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
+        return self._envelope(
+            {
+                "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                "messages": [{"from": wa_id, "timestamp": str(int(time.time())), **message}],
+            }
+        )
 
     def text_message(self, wa_id: str, text: str, wamid: str | None = None) -> dict[str, Any]:
         return self.notification(
@@ -168,31 +158,8 @@ class FakeWhatsApp(FakeServer):
         )
 
     def status_notification(self, wa_id: str) -> dict[str, Any]:
-        return {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "WABA_ID",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {"phone_number_id": self.phone_number_id},
-                                "statuses": [
-                                    {
-                                        "id": "wamid.OUT00000001",
-                                        "status": "delivered",
-                                        "timestamp": "1",
-                                        "recipient_id": wa_id,
-                                    }
-                                ],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
+        status = {"id": "wamid.OUT00000001", "status": "delivered", "timestamp": "1", "recipient_id": wa_id}
+        return self._envelope({"statuses": [status]})
 
     async def deliver(
         self,
