@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.line.channel import LineChannel
 from bot.channels.telegram.intake import TelegramChannel
 from bot.channels.telegram.staff import STAFF
 from bot.channels.web.chat import PUSH_KEY, create_web_app
+from bot.channels.webhook import WebhookChannel
+from bot.channels.wechat.channel import WeChatChannel
+from bot.channels.whatsapp.channel import WhatsAppChannel
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.metrics import Metrics
@@ -68,6 +72,7 @@ class Concierge:
     deliverer: Deliverer = field(init=False)
     limiter: RateLimiter = field(init=False)
     telegram: TelegramChannel | None = field(init=False, default=None)
+    webhook_channels: list[WebhookChannel] = field(init=False, default_factory=list)  # WeChat, WhatsApp, LINE
     scheduler: SchedulerHost = field(init=False)  # campaigns, SLA sweep, nightly CRM (issue 6)
     web_app: web.Application = field(init=False)
     metrics: Metrics = field(init=False)
@@ -114,6 +119,14 @@ class Concierge:
                 self.telegram.add_routes(self.web_app)
         else:  # staff alerts and card edits go to Telegram only; the dashboard lists the tickets anyway
             self.deliverer.park_unserved(STAFF, CARD_CHANNEL)
+        if self.settings.wechat.enabled:
+            self.webhook_channels.append(WeChatChannel(self.settings.wechat, self.pipeline, self.deliverer))
+        if self.settings.whatsapp.enabled:
+            self.webhook_channels.append(WhatsAppChannel(self.settings.whatsapp, self.pipeline, self.deliverer))
+        if self.settings.line.enabled:
+            self.webhook_channels.append(LineChannel(self.settings.line, self.pipeline, self.deliverer))
+        for channel in self.webhook_channels:
+            channel.add_routes(self.web_app)
         log.info("components ready in %.2fs", time.perf_counter() - started)
 
     async def _report_uncertain(self, session: AsyncSession, rows: list[Outbox]) -> None:
@@ -138,6 +151,8 @@ class Concierge:
                 self.metrics_port = await _serve(self._metrics_runner, host.strip("[]"), int(port))
                 log.info("metrics on http://%s:%s/metrics", host, self.metrics_port)
         await self.deliverer.start()
+        for channel in self.webhook_channels:
+            await channel.start()
         if self.telegram is not None:
             await self.telegram.start(primary=not self.worker)
             mode = "webhook" if self.telegram.uses_webhook else "long polling"
@@ -147,6 +162,8 @@ class Concierge:
         await self.scheduler.stop()
         if self.telegram is not None:
             await self.telegram.stop()
+        for channel in self.webhook_channels:
+            await channel.stop()
         await self.deliverer.stop()
         for runner in (self._runner, self._metrics_runner):
             if runner is not None:

@@ -212,6 +212,85 @@ def _is_network(entry: str) -> bool:
     except ValueError:
         return False
     return True
+class _ChannelSettings(_Model):
+    """What every webhook channel shares: pacing toward the platform's API."""
+
+    rate_limit_per_second: float = Field(
+        default=20, gt=0, le=1000, description="messages per second to the platform overall"
+    )
+    rate_limit_per_chat_seconds: float = Field(
+        default=0.5, ge=0, description="seconds between two messages to one guest"
+    )
+
+    def __repr__(self) -> str:  # never leak a secret into logs or tracebacks
+        enabled, base = getattr(self, "enabled", False), getattr(self, "api_base_url", "")
+        return f"{type(self).__name__}(enabled={enabled}, api_base_url={base!r})"
+
+    __str__ = __repr__
+
+
+class WeChatSettings(_ChannelSettings):
+    """A WeChat Official Account (服务号): off unless token, app id and app secret are set."""
+
+    token: str = Field(default="", description="the Token entered under 基本配置 → 服务器配置 (signs every callback)")
+    app_id: str = Field(default="", description="AppID of the official account")
+    app_secret: str = Field(default="", description="AppSecret of the official account (fetches the access token)")
+    aes_key: str = Field(
+        default="", description="EncodingAESKey (43 characters); set = safe mode (安全模式), callbacks encrypted"
+    )
+    api_base_url: str = Field(default="https://api.weixin.qq.com", description="WeChat API base URL")
+    campaign_template_id: str = Field(
+        default="", description="template message id for campaigns outside the 48-hour window; empty = such rows are held"
+    )
+    reply_template_id: str = Field(
+        default="", description="template message id for staff replies outside the 48-hour window; empty = held"
+    )
+    template_field: str = Field(default="content", description="the template's data key that carries the text")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token and self.app_id and self.app_secret)
+
+
+class WhatsAppSettings(_ChannelSettings):
+    """WhatsApp Cloud API: off unless token, phone number id, app secret and verify token are set."""
+
+    token: str = Field(
+        default="", description="a permanent (system user) access token with whatsapp_business_messaging"
+    )
+    phone_number_id: str = Field(default="", description="the business phone number's id (not the number itself)")
+    app_secret: str = Field(default="", description="the Meta app's secret: signs every webhook (X-Hub-Signature-256)")
+    verify_token: str = Field(
+        default="", description="any string; entered in the webhook settings, echoed at verification"
+    )
+    api_base_url: str = Field(default="https://graph.facebook.com/v21.0", description="Graph API base URL with version")
+    campaign_template: str = Field(
+        default="", description="approved template (one body parameter) for campaigns outside the 24-hour window; "
+        "empty = such rows are held"
+    )
+    reply_template: str = Field(
+        default="", description="approved template (one body parameter) for staff replies outside the 24-hour "
+        "window; empty = held for staff"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token and self.phone_number_id and self.app_secret and self.verify_token)
+
+
+class LineSettings(_ChannelSettings):
+    """LINE Messaging API: off unless the channel secret and a channel access token are set."""
+
+    channel_secret: str = Field(default="", description="Basic settings → Channel secret (signs every webhook)")
+    channel_access_token: str = Field(default="", description="Messaging API → Channel access token (long-lived)")
+    api_base_url: str = Field(default="https://api.line.me", description="LINE API base URL")
+    reply_token_seconds: float = Field(
+        default=50, gt=0, le=600, description="a reply token older than this is not tried; the message is pushed"
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channel_secret and self.channel_access_token)
 
 
 class HttpSettings(_Model):
@@ -325,6 +404,9 @@ class Settings(_Model):
     quiet_hours: QuietHours = Field(default=QuietHours(), description="no campaign messages at night")
     handoff: HandoffSettings = Field(default=HandoffSettings(), description="conversations held by staff")
     telegram: TelegramSettings = Field(default=TelegramSettings(), description="the Telegram channel")
+    wechat: WeChatSettings = Field(default=WeChatSettings(), description="the WeChat Official Account channel")
+    whatsapp: WhatsAppSettings = Field(default=WhatsAppSettings(), description="the WhatsApp Cloud API channel")
+    line: LineSettings = Field(default=LineSettings(), description="the LINE Messaging API channel")
     campaigns: CampaignSettings = Field(  # scheduler/config.py
         default=CampaignSettings(), description="lifecycle campaigns and the scheduler (scheduler/config.py)"
     )
@@ -371,6 +453,19 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_TELEGRAM_STAFF_CHAT_ID": "telegram.staff_chat_id",
     "CONCIERGE_TELEGRAM_WEBHOOK_URL": "telegram.webhook_url",
     "CONCIERGE_TELEGRAM_WEBHOOK_SECRET": "telegram.webhook_secret",
+    "CONCIERGE_WECHAT_TOKEN": "wechat.token",
+    "CONCIERGE_WECHAT_APP_ID": "wechat.app_id",
+    "CONCIERGE_WECHAT_APP_SECRET": "wechat.app_secret",
+    "CONCIERGE_WECHAT_AES_KEY": "wechat.aes_key",
+    "CONCIERGE_WECHAT_API_BASE_URL": "wechat.api_base_url",
+    "CONCIERGE_WHATSAPP_TOKEN": "whatsapp.token",
+    "CONCIERGE_WHATSAPP_PHONE_NUMBER_ID": "whatsapp.phone_number_id",
+    "CONCIERGE_WHATSAPP_APP_SECRET": "whatsapp.app_secret",
+    "CONCIERGE_WHATSAPP_VERIFY_TOKEN": "whatsapp.verify_token",
+    "CONCIERGE_WHATSAPP_API_BASE_URL": "whatsapp.api_base_url",
+    "CONCIERGE_LINE_CHANNEL_SECRET": "line.channel_secret",
+    "CONCIERGE_LINE_CHANNEL_ACCESS_TOKEN": "line.channel_access_token",
+    "CONCIERGE_LINE_API_BASE_URL": "line.api_base_url",
     "CONCIERGE_DATABASE_URL": "database.url",
     "CONCIERGE_DATA_DIR": "data_dir",
     "CONCIERGE_HTTP_HOST": "http.host",

@@ -34,6 +34,7 @@ class SendError(Exception):
     reason: str
     retry: bool = True
     outcome_unknown: bool = False  # timed out after the request left: it may have been delivered
+    hold: bool = False  # may not be sent now (outside a platform's window): held for staff, with the reason
 
 
 Sender = Callable[[Outbox], Awaitable[str | None]]
@@ -213,7 +214,9 @@ class Deliverer:
         try:
             external_id = await sender(row)
         except SendError as error:
-            if error.outcome_unknown and row.kind == "campaign":
+            if error.hold:
+                await outbox.mark(self.db, row.id, "held", error.reason)
+            elif error.outcome_unknown and row.kind == "campaign":
                 await outbox.mark(self.db, row.id, "unknown", error.reason)
             elif not error.retry:
                 await outbox.mark(self.db, row.id, "failed", error.reason)

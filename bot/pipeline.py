@@ -25,10 +25,12 @@ from bot.config import Settings
 from crm import inbox
 from crm.conversation import open_turn, touch
 from crm.db import Database
-from crm.messages import add_line, add_lines, link_ticket, summarise_analysis
+from crm.guests import join_guest
+from crm.messages import add_line, add_lines, link_ticket, offered_buttons, summarise_analysis
 from crm.models import Guest, InboxUpdate, Message, Outbox
 from crm.outbox import enqueue, enqueue_rows, outbox_written
 from crm.rows import row_values
+from crm.ticket_work import release_held
 from crm.types import utcnow
 from handlers.context import Turn
 from handlers.flood import WINDOW as FLOOD_WINDOW
@@ -81,6 +83,18 @@ def _has_words(text: str) -> bool:
     return any(ch.isalpha() for ch in strip_markup(text))
 
 
+async def _numbered_choice(session: AsyncSession, guest_id: int, inbound: Inbound) -> Inbound | None:
+    """A bare number answering the choices the bot last offered on this channel, as that button press."""
+    text = inbound.text.strip()
+    if not text.isdigit() or len(text) > 2:
+        return None
+    buttons = await offered_buttons(session, guest_id, inbound.channel)
+    index = int(text) - 1
+    if not 0 <= index < len(buttons):
+        return None
+    return replace(inbound, button=buttons[index]["value"], text="")
+
+
 class Pipeline:
     """Channel-neutral processing of inbound updates; channels register how to read their payloads."""
 
@@ -91,16 +105,34 @@ class Pipeline:
         self.catalog = catalog
         self._parsers: dict[str, Parser] = {}
         self._push_channels: set[str] = set()  # channels whose replies go through the outbox
+        self._numbered: set[str] = set()  # channels where a guest may answer a choice with its number
+        self._greet_first: set[str] = set()  # channels without a follow event: a first "hello" is welcomed
+        self._windowed: set[str] = set()  # channels with a customer-service window: held rows wait for the guest
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self.on_outbox: Notify = lambda: None
         self.on_processed: Callable[[str, float, int], None] = lambda channel, seconds, replies: None
         self.clock: Callable[[], datetime] = utcnow
 
-    def register_channel(self, channel: str, parser: Parser, *, push: bool) -> None:
+    def register_channel(
+        self, channel: str, parser: Parser, *, push: bool, numbered_choices: bool = False, greet_first: bool = False,
+        windowed: bool = False,
+    ) -> None:
+        """``numbered_choices``: the channel shows buttons as numbered lines (or may), so a bare "2" picks
+        the second choice the bot last offered there. ``greet_first``: the platform has no "started the
+        chat" event (WhatsApp), so a first message that asks nothing in particular is answered with the
+        welcome, as /start or a follow would be. ``windowed``: the platform lets us write only for a while
+        after the guest did (WhatsApp, WeChat); what was held outside that window goes out when they write
+        again."""
         self._parsers[channel] = parser
         if push:
             self._push_channels.add(channel)
+        if numbered_choices:
+            self._numbered.add(channel)
+        if greet_first:
+            self._greet_first.add(channel)
+        if windowed:
+            self._windowed.add(channel)
 
     async def receive(self, channel: str, update_id: str, chat_key: str, payload: dict[str, Any]) -> tuple[int, bool]:
         """Commit the raw update; only after this may the channel confirm it."""
@@ -190,6 +222,15 @@ class Pipeline:
         )
         guest = opened.guest
         assert guest.id is not None
+        if inbound.channel in self._windowed and inbound.chat_id and not inbound.silent:
+            await release_held(session, inbound.channel, inbound.chat_id)  # the window is open again
+        if inbound.channel in self._numbered and inbound.button is None and not inbound.command:
+            chosen = await _numbered_choice(session, guest.id, inbound)
+            if chosen is not None:
+                inbound, analysis = chosen, None
+        if (opened.first_contact and inbound.channel in self._greet_first and analysis is not None
+                and analysis.category == "other" and not analysis.escalate and not analysis.entities):
+            inbound, analysis = replace(inbound, command="start", text=""), None
         language = guest.language
         if opened.stated_language:
             language = opened.stated_language
@@ -218,6 +259,9 @@ class Pipeline:
         if turn.ticket_id is not None:
             await link_ticket(session, message_id, turn.ticket_id)
         await self._persist_replies(session, guest, inbox_id, inbound, turn.replies, turn.ticket_id)
+        if turn.join_guest is not None:  # after the replies, so they move with the rest of the conversation
+            await join_guest(session, guest.id, turn.join_guest)
+            return turn.replies, turn.join_guest
         return turn.replies, guest.id
 
     def _inbound_line(
@@ -244,7 +288,8 @@ class Pipeline:
         """Replies go in as two statements (messages, outbox rows): no ORM objects on the hottest path."""
         if not replies:
             return
-        push = inbound.channel in self._push_channels  # the web page takes its replies from the response
+        # the web page takes its replies from the response; a guest who left the channel gets nothing
+        push = inbound.channel in self._push_channels and not inbound.silent
         messages, queued = [], []
         for reply in replies:
             buttons = [button.as_dict() for button in reply.buttons]

@@ -39,6 +39,12 @@ JOBS_TABLE = "apscheduler_jobs"
 PUSH_CHANNELS = ("telegram",)  # channels the outbox can deliver to a guest unprompted (web chat cannot)
 
 
+def push_channels(settings: Settings) -> tuple[str, ...]:
+    """Telegram, and each webhook channel that is switched on (its sender keeps to the platform's window)."""
+    extra = [name for name in ("wechat", "whatsapp", "line") if getattr(settings, name).enabled]
+    return PUSH_CHANNELS + tuple(extra)
+
+
 def catalog_render(catalog: Catalog) -> Callable[[str, str, Mapping[str, object]], str]:
     def render(locale: str, key: str, values: Mapping[str, object]) -> str:
         return catalog.text(locale, key, **values)
@@ -63,7 +69,7 @@ def build_context(settings: Settings, catalog: Catalog) -> CampaignContext:
         languages=tuple(settings.languages),
         default_language=settings.default_language,
         staff_locale=settings.default_language,
-        push_channels=PUSH_CHANNELS,
+        push_channels=push_channels(settings),
         complaint_department=complaint.department,
         complaint_respond_minutes=complaint.respond_minutes,
         complaint_resolve_minutes=complaint.resolve_minutes,

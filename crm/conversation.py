@@ -56,6 +56,7 @@ class Opened:
     state: ConversationState  # locked for the turn (PostgreSQL): one turn at a time per guest
     stated_language: str | None  # chosen with /language; outranks detection
     recent_inbound: int  # the guest's messages stored since ``since`` (flood control), this one not included
+    first_contact: bool = False  # the identity was created by this turn
 
 
 async def open_turn(
@@ -78,7 +79,7 @@ async def open_turn(
     assert guest.id is not None
     state = await load_state(session, guest.id)
     count = (await session.execute(_recent_inbound(guest.id, since))).scalar_one()
-    return Opened(guest, state, await stated_language(session, guest.id), int(count))
+    return Opened(guest, state, await stated_language(session, guest.id), int(count), first_contact=True)
 
 
 async def load_state(session: AsyncSession, guest_id: int) -> ConversationState:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
-from crm.models import ChannelIdentity, Guest, Preference
+from crm.models import Booking, ChannelIdentity, ConversationState, Guest, Message, Outbox, Preference, Survey, Ticket
 
 
 async def find_identity(session: AsyncSession, channel: str, external_id: str) -> ChannelIdentity | None:
@@ -93,3 +94,24 @@ async def stated_language(session: AsyncSession, guest_id: int) -> str | None:
         )
     )
     return result.scalar_one_or_none()
+
+
+async def join_guest(session: AsyncSession, source_id: int, target_id: int) -> None:
+    """One person, two profiles: a guest new on one channel (WeChat, LINE…) proved to be the booker of a
+    profile we already hold. The new profile's identities, conversation, tickets, bookings, queued
+    messages and preferences move to the existing one, which they use from now on; the emptied profile
+    stays behind (nothing points at it any more) so no history row loses its guest."""
+    if source_id == target_id:
+        return
+    for table in (ChannelIdentity, Message, Ticket, Booking, Outbox, Survey):
+        await session.execute(
+            update(table).where(table.guest_id == source_id).values(guest_id=target_id)  # type: ignore[attr-defined]
+        )
+    held = select(Preference.key).where(Preference.guest_id == target_id)
+    await session.execute(  # what the existing profile already knows wins
+        delete(Preference).where(Preference.guest_id == source_id, Preference.key.in_(held))  # type: ignore[attr-defined]
+    )
+    await session.execute(update(Preference).where(Preference.guest_id == source_id).values(guest_id=target_id))  # type: ignore[arg-type]
+    source, target = await session.get(ConversationState, source_id), await session.get(ConversationState, target_id)
+    if source is not None and target is not None:  # the conversation goes on where this turn left it
+        target.flow, target.step, target.slots, target.handoff = source.flow, source.step, dict(source.slots), source.handoff

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from crm.models import Message
+from crm.models import ChannelIdentity, Message
 from crm.rows import row_values
 
 # Built once: a guest turn writes its lines as plain Core statements (see bot.pipeline)
@@ -53,6 +54,40 @@ async def history(session: AsyncSession, guest_id: int, *, limit: int = 50, afte
         .limit(limit)
     )
     return list(reversed(list(result.scalars())))
+
+
+async def offered_buttons(session: AsyncSession, guest_id: int, channel: str) -> list[dict[str, str]]:
+    """The choices of the bot's latest turn on a channel (the last of its lines that offered any): what a
+    guest answering "2" on a channel without buttons is choosing from."""
+    result = await session.execute(
+        select(Message.inbox_id, Message.author, Message.analysis)
+        .where(Message.guest_id == guest_id, Message.channel == channel, Message.direction == "out")
+        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .limit(8)
+    )
+    rows = result.all()
+    if not rows or rows[0][1] != "bot":  # staff wrote since: the old choices are no longer in front of the guest
+        return []
+    latest = rows[0][0]
+    for inbox_id, author, analysis in rows:
+        if inbox_id != latest or author != "bot":
+            break
+        if analysis.get("buttons"):
+            return list(analysis["buttons"])
+    return []
+
+
+async def last_heard(session: AsyncSession, channel: str, chat_id: str) -> datetime | None:
+    """When the guest behind a chat last wrote to us on that channel: platforms that only let a business
+    answer within a window after it (WhatsApp 24 h, WeChat 48 h) count from here."""
+    result = await session.execute(
+        select(func.max(Message.created_at))
+        .join(ChannelIdentity, ChannelIdentity.guest_id == Message.guest_id)  # type: ignore[arg-type]
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.chat_id == chat_id,
+               Message.channel == channel, Message.direction == "in")
+    )
+    value: datetime | None = result.scalar_one_or_none()
+    return value
 
 
 def summarise_analysis(analysis: dict[str, Any]) -> dict[str, Any]:

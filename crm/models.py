@@ -236,6 +236,16 @@ class Outbox(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=True)  # not sent by then: "expired" (a pre-arrival note after arrival)
 
 
+class ChannelToken(SQLModel, table=True):
+    """A platform access token shared by every worker (WeChat's is fetched, expires in 2 h, and fetching a
+    new one retires the old: each worker fetching its own would keep invalidating the others')."""
+
+    channel: str = Field(primary_key=True, max_length=20)
+    token: str = Field(max_length=1000)
+    expires_at: datetime = _ts()
+    fetched_at: datetime = _ts()
+
+
 class StaffUser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)

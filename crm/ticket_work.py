@@ -23,7 +23,7 @@ from crm.tickets import add_event
 from crm.types import utcnow
 
 OPEN_STATUSES = ("open", "claimed")
-REPLY_CHANNELS = frozenset({"telegram", "web"})  # channels that can carry a message staff start
+REPLY_CHANNELS = frozenset({"telegram", "web", "wechat", "whatsapp", "line"})  # channels that can carry a message staff start
 CARD_CHANNEL = "staff_card"
 MAX_REPLY = 4000
 MAX_NOTE = 2000

@@ -93,6 +93,7 @@ class Turn:
     recent_inbound: int = 0  # the guest's messages in the last flood window, this one not included
     replies: list[Reply] = field(default_factory=list)
     ticket_id: int | None = None
+    join_guest: int | None = None  # this identity proved to belong to that existing guest: joined after the turn
 
     def t(self, key: str, **values: object) -> str:
         return self.catalog.text(self.locale, key, **values)

@@ -347,7 +347,10 @@ async def attach_on_text(turn: Turn) -> bool:
         return True
     booking = await by_reference(turn.session, reference)
     if booking is not None and _proves_ownership(booking, text):
-        booking.guest_id = turn.guest.id
+        if booking.guest_id is not None and booking.guest_id != turn.guest.id:
+            turn.join_guest = booking.guest_id  # the booker's profile: this channel joins it (e.g. WeChat)
+        else:
+            booking.guest_id = turn.guest.id
         if not turn.guest.surname and booking.surname:
             turn.guest.surname = booking.surname
         clear_flow(turn)

@@ -48,6 +48,7 @@ class Inbound:
     display_name: str = ""
     language_hint: str | None = None  # the client's language setting, used for a brand-new guest
     truncated: bool = False
+    silent: bool = False  # the guest left the channel (unfollowed): record what follows, send nothing back
 
 
 @dataclass

@@ -9,29 +9,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.app import Concierge
 from bot.bench import crash
 from bot.bench.crash import crash_run
+from bot.bench.crash_report import expire_leases
 from bot.bench.crash_web import web_crash_run
-from crm.db import Database
 from crm.models import Outbox
 from crm.outbox import INFLIGHT, recover_expired_leases
 from crm.types import utcnow
 from tests.conftest import CONFIG, SettingsFactory
-
-
-async def _expire_leases(url: str) -> None:
-    database = Database(url)
-    try:
-        async with database.write() as session:
-            await session.execute(update(Outbox).where(Outbox.status.in_(("sending", INFLIGHT)))  # type: ignore[attr-defined]
-                                  .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture
@@ -49,7 +38,7 @@ def leases_run_out_at_restart(monkeypatch: pytest.MonkeyPatch, database_url: str
         if spawned > 1:  # the restart: the first process is dead (crash_run waited for it)
             url = database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}"
             with ThreadPoolExecutor(1) as thread:  # its own event loop: spawn is called from a coroutine
-                thread.submit(asyncio.run, _expire_leases(url)).result()
+                thread.submit(asyncio.run, expire_leases(url)).result()
         return real_spawn(config, data_dir, port, extra_env)
 
     monkeypatch.setattr(crash, "spawn", spawn)

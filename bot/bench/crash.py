@@ -19,32 +19,15 @@ import signal
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from sqlalchemy import func
-from sqlmodel import select
-
+from bot.bench.crash_report import QUESTIONS, CrashReport, fast_config, unknown_rows
+from bot.bench.crash_web import print_report, web_crash_run
 from bot.bench.fake_bot_api import FakeBotApi
 from bot.bench.server import free_port, spawn, stop
+from bot.bench.webhook_crash import webhook_crash_run
 from bot.config import config_path
-from crm.db import Database
-from crm.models import Outbox
-
-QUESTIONS = ["早餐几点？", "wifi password?", "停车场在哪", "有健身房吗", "can I bring my dog?"]
-
-
-@dataclass(frozen=True)
-class CrashReport:
-    questions: int
-    answers: int
-    lost: int
-    duplicates: int
-    killed_after: int
-    seconds: float
-    unknown: int  # sends cut off by the kill: marked for staff, never repeated
 
 
 def add_bench_crash(bench_subparsers: Any) -> None:
@@ -54,29 +37,23 @@ def add_bench_crash(bench_subparsers: Any) -> None:
     bench.add_argument("--kill-at", type=float, default=0.3, help="kill once this share of answers went out")
     bench.add_argument("--web", action="store_true",
                        help="web chat sessions that re-send until answered, instead of Telegram chats")
+    bench.add_argument("--channel", choices=("telegram", "wechat", "whatsapp", "line"), default="telegram",
+                       help="the channel the questions come through (its in-process fake platform)")
     bench.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace) -> int:
     if args.web:
-        from bot.bench.crash_web import print_report, web_crash_run
-
         return print_report(asyncio.run(web_crash_run(args.config, args.chats, args.messages, args.kill_at)))
-    report = asyncio.run(crash_run(args.config, args.chats, args.messages, args.kill_at))
-    print(f"concierge bench crash — {report.questions} questions from {args.chats} chats, kill -9 after "
+    if args.channel == "telegram":
+        report = asyncio.run(crash_run(args.config, args.chats, args.messages, args.kill_at))
+    else:
+        report = asyncio.run(webhook_crash_run(args.channel, args.config, args.chats, args.messages, args.kill_at))
+    print(f"concierge bench crash ({args.channel}) — {report.questions} questions from {args.chats} chats, kill -9 after "
           f"{report.killed_after} answers, then restart")
     print(f"  answers {report.answers}, lost {report.lost}, duplicates {report.duplicates}, "
           f"left unknown for staff {report.unknown}, {report.seconds:.1f} s")
     return 0 if report.lost == 0 else 1
-
-
-def _fast_config(source: Path, target: Path) -> Path:
-    """The hotel's config with Telegram pacing at its ceiling (30/s, no per-chat gap: one message per
-    chat at a time is not what is measured here)."""
-    data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    data.setdefault("telegram", {}).update(rate_limit_per_second=30, rate_limit_per_chat_seconds=0, poll_timeout=2)
-    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return target
 
 
 async def crash_run(
@@ -92,7 +69,7 @@ async def crash_run(
                 server.push_text(700_000 + chat, QUESTIONS[index % len(QUESTIONS)])
         total = chats * messages
         with tempfile.TemporaryDirectory(prefix="concierge-crash-") as tmp:
-            fast = _fast_config(config_path(config), Path(tmp) / "config.yaml")
+            fast = fast_config(config_path(config), Path(tmp) / "config.yaml")
             env = {"TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{server.port}"}
             if database_url:
                 env["CONCIERGE_DATABASE_URL"] = database_url
@@ -113,7 +90,7 @@ async def crash_run(
                 pass  # report what arrived
             finally:
                 stop(second)
-            unknown = await _unknown_rows(database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}")
+            unknown = await unknown_rows(database_url or f"sqlite+aiosqlite:///{data_dir / 'concierge.db'}")
     finally:
         await server.stop()
     counts = Counter(message.chat_id for message in server.sent)
@@ -121,13 +98,3 @@ async def crash_run(
     lost = sum(max(0, want - counts.get(chat, 0)) for chat, want in expected.items())
     duplicates = sum(max(0, counts.get(chat, 0) - want) for chat, want in expected.items())
     return CrashReport(total, len(server.sent), lost, duplicates, killed_after, time.perf_counter() - started, unknown)
-
-
-async def _unknown_rows(url: str) -> int:
-    database = Database(url)
-    try:
-        async with database.read() as session:
-            query = select(func.count()).select_from(Outbox).where(Outbox.status == "unknown")
-            return int((await session.execute(query)).scalar_one())
-    finally:
-        await database.dispose()

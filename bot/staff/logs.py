@@ -16,12 +16,12 @@ from bot.staff.auth import StaffContext, forbidden, guarded
 from bot.staff.formatting import category, guest_label, label, local, transcript, url, worded
 from bot.staff.pages import ROW_ID
 from bot.staff.search import INDEX_KEY
-from crm.models import AuditLog, StaffUser, Ticket
+from crm.models import AuditLog, Outbox, StaffUser, Ticket
 from crm.reports import LogFilter, find_messages, guest_profile
 from crm.ticket_work import can_see
 from handlers.types import parse_number
 
-CHANNELS = ("telegram", "web", "terminal")
+CHANNELS = ("telegram", "wechat", "whatsapp", "line", "web", "terminal")
 SENTIMENTS = ("positive", "neutral", "negative")
 PAGE = 100
 
@@ -104,6 +104,9 @@ async def guest_page(ctx: StaffContext) -> web.StreamResponse:
         if profile is not None:
             session.add(AuditLog(actor=ctx.actor, action="guest.view", target=f"guest:{guest_id}"))
         staff = (await session.execute(select(StaffUser))).scalars().all()
+        held = (await session.execute(  # what a channel's window kept back: shown, never silently dropped
+            select(Outbox).where(Outbox.guest_id == guest_id, Outbox.status == "held").order_by(Outbox.id)  # type: ignore[arg-type]
+        )).scalars().all()
     if profile is None:
         raise web.HTTPNotFound()
     names = {member.id: member.name for member in staff if member.id is not None}
@@ -125,4 +128,4 @@ async def guest_page(ctx: StaffContext) -> web.StreamResponse:
     ]
     title = guest.name or ctx.t("staff.unknown_guest")
     return ctx.page("guest.html", f"{title} · {guest_label(ctx, guest.id or 0)}", section="logs", profile=profile, contact=contact,
-                    lines=transcript(ctx, profile.messages, staff_names=names))
+                    lines=transcript(ctx, profile.messages, staff_names=names), held=held)

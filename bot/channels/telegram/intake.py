@@ -25,6 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.warnings import PTBUserWarning
 
 from bot.channels.telegram.staff import STAFF_INBOX, TelegramStaff
+from bot.channels.webhook import split_text as split_at
 from bot.config import TelegramSettings
 from bot.delivery import Deliverer, SendError, attempting
 from bot.inbox_sweep import InboxSweeper
@@ -61,14 +62,7 @@ def api_base(url: str) -> str:
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Split at line breaks where possible so no piece exceeds Telegram's limit."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > limit // 2 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    pieces.append(text)
-    return pieces
+    return split_at(text, limit)
 
 
 def _chat_key(update: dict[str, Any]) -> str:

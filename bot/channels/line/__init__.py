@@ -1,0 +1,1 @@
+"""LINE Messaging API: webhooks at /line/webhook, reply with the reply token while fresh, else push."""

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: webhooks at /whatsapp/webhook, messages through the Graph API."""
