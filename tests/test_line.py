@@ -93,7 +93,9 @@ async def test_a_booking_through_quick_replies(
         assert "Which room type" in _text(asked)
         asked = await _send(line, client, app, user, line.postback(user, _choice(asked, "book:room:suite")))
         assert "How many guests" in _text(asked)
-        quote = await _send(line, client, app, user, line.postback(user, _choice(asked, "book:guests:2")))
+        asked = await _send(line, client, app, user, line.postback(user, _choice(asked, "book:guests:2")))
+        assert "Under which name" in _text(asked)  # the booker's name, as a front desk asks it
+        quote = await _send(line, client, app, user, line.text(user, "Anna Lee"))
         assert "Executive Suite" in _text(quote)
         done = await _send(line, client, app, user, line.postback(user, _choice(quote, "book:confirm")))
         assert "You're booked" in _text(done)

@@ -99,7 +99,9 @@ async def test_a_booking_through_numbered_choices(
         assert "Which room type" in asked
         asked = await _turn(wechat, client, app, guest, choice(asked, "Suite"))
         assert "How many guests" in asked
-        quote = await _turn(wechat, client, app, guest, choice(asked, "2"))
+        asked = await _turn(wechat, client, app, guest, choice(asked, "2"))
+        assert "Under which name" in asked  # the booker's name, as a front desk asks it
+        quote = await _turn(wechat, client, app, guest, "Anna Lee")
         assert "Executive Suite" in quote
         done = await _turn(wechat, client, app, guest, choice(quote, "onfirm"))
         assert "You're booked" in done

@@ -123,9 +123,11 @@ async def test_a_booking_through_reply_buttons_and_a_list(
             whatsapp.button_message(guest, _choice(asked, "book:room:suite"), as_list=True),
         )
         assert "How many guests" in _text(asked)
-        quote = await _send(
+        asked = await _send(
             whatsapp, client, app, guest, whatsapp.button_message(guest, _choice(asked, "book:guests:2"))
         )
+        assert "Under which name" in _text(asked)  # the booker's name, as a front desk asks it
+        quote = await _send(whatsapp, client, app, guest, whatsapp.text_message(guest, "Anna Lee"))
         assert "Executive Suite" in _text(quote)
         confirm = next(message for message in quote if message.choices)
         assert confirm.body["interactive"]["type"] == "button" and len(confirm.choices) <= 3
