@@ -41,7 +41,7 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
     """Mount the dashboard on the web app, with what it needs from the running service."""
     app[DEPS_KEY] = deps
-    app[THROTTLE_KEY] = LoginThrottle()
+    app[THROTTLE_KEY] = LoginThrottle(deps.settings.limits)
     setup_pages(app)  # templates, and /staff/static/ as an aiohttp static route
     router = app.router
     router.add_get("/staff", _home)
