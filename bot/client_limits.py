@@ -32,7 +32,7 @@ class TooMany(Exception):
         return str(max(1, math.ceil(self.retry_after)))
 
 
-class _Lru(Generic[V]):
+class Lru(Generic[V]):
     """An ordered table: reading or writing a key makes it the newest; beyond capacity the oldest goes."""
 
     def __init__(self, capacity: int) -> None:
@@ -69,7 +69,7 @@ class Backoff:
         self.max_delay = max_delay
         self.forget_after = max(900.0, 4 * max_delay)  # idle this long: the key starts afresh
         self.clock = clock
-        self._failures: _Lru[tuple[int, float]] = _Lru(capacity)
+        self._failures: Lru[tuple[int, float]] = Lru(capacity)
 
     def _delay(self, failures: int) -> float:
         return 0.0 if failures < self.free else min(self.max_delay, 2.0 ** (failures - self.free))
@@ -106,7 +106,7 @@ class Window:
         self.limit = limit
         self.seconds = seconds
         self.clock = clock
-        self._events: _Lru[deque[float]] = _Lru(capacity)
+        self._events: Lru[deque[float]] = Lru(capacity)
 
     def hit(self, key: str) -> float:
         """Record an event for ``key`` and return 0, or — over the limit — record nothing and return the

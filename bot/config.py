@@ -329,6 +329,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_HTTP_HOST": "http.host",
     "CONCIERGE_HTTP_PORT": "http.port",
     "CONCIERGE_HTTP_TRUSTED_PROXIES": "http.trusted_proxies",
+    "CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE": "limits.web_sessions_per_minute",
     "CONCIERGE_LOG_FORMAT": "logging.format",
 }
 
