@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, insert, tuple_, update
+from sqlalchemy import bindparam, false, func, insert, true, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -98,12 +98,15 @@ async def claim_due(
     due = (Outbox.status == "pending") & (Outbox.next_attempt_at <= now)  # type: ignore[operator]
     if channels or only_chats:
         due = due & _reachable(channels, only_chats or {})
-    if busy:
-        due = due & tuple_(Outbox.channel, func.coalesce(Outbox.chat_id, "")).not_in(list(busy))
     async with db.read(short=True) as session:  # most rounds find nothing: don't take the write lock for that
-        if (await session.execute(select(Outbox.id).where(due).limit(1))).first() is None:
+        if (await session.execute(select(Outbox.id).where(due & _not_busy(busy)).limit(1))).first() is None:
             return []
     async with db.write(short=True) as session:
+        # chats another worker is sending to now count as busy too: their order and pacing stay with it
+        sending = await session.execute(
+            select(Outbox.channel, Outbox.chat_id).where(Outbox.status.in_(("sending", INFLIGHT))).distinct()  # type: ignore[attr-defined]
+        )
+        due = due & _not_busy({*busy, *((channel, chat or "") for channel, chat in sending.all())})
         rows: list[Outbox] = []
         taken: dict[tuple[str, str], int] = {}
         for lane in LANES:
@@ -129,6 +132,12 @@ async def claim_due(
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, now + LEASE
         return rows
+
+
+def _not_busy(busy: Collection[tuple[str, str]]) -> Any:
+    if not busy:
+        return true()
+    return tuple_(Outbox.channel, func.coalesce(Outbox.chat_id, "")).not_in(list(busy))
 
 
 async def renew_leases(db: Database, outbox_ids: Collection[int], now: datetime | None = None) -> None:

@@ -43,6 +43,11 @@ def add_staff_routes(app: web.Application, deps: StaffDeps) -> None:
     """Mount the dashboard on the web app, with what it needs from the running service."""
     app[DEPS_KEY] = deps
     app[THROTTLE_KEY] = LoginThrottle(deps.settings.limits)
+
+    async def close_throttle(app: web.Application) -> None:
+        app[THROTTLE_KEY].close()
+
+    app.on_cleanup.append(close_throttle)
     setup_pages(app)  # templates, and /staff/static/ as an aiohttp static route
     router = app.router
     router.add_get("/staff", _home)
