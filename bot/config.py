@@ -196,7 +196,7 @@ class LimitsSettings(_Model):
     """What one client may cost the hotel: staff logins, new web chat sessions, staff alerts per chat."""
 
     login_verifications: int = Field(
-        default=2, ge=1, le=64,
+        default=1, ge=1, le=64,
         description="staff password checks (argon2, ~0.2 s of CPU each) running at once, in worker threads",
     )
     login_waiting: int = Field(

@@ -255,15 +255,25 @@ class Deliverer:
             await asyncio.gather(*list(self._chats.values()), return_exceptions=True)
 
     async def _send_chat(self, rows: list[Outbox]) -> None:
-        for row in rows:
-            if self._stopping:
-                return  # the rest are given back by stop()
-            try:
-                await self._send_one(row)
-            finally:
-                self._held.pop(row.id or 0, None)
+        folded: list[tuple[int, Outbox]] = []  # written together: a storm folds hundreds of alerts
+        try:
+            for row in rows:
+                if self._stopping:
+                    return  # the rest are given back by stop()
+                fold = await self._send_one(row)
+                if fold is not None:
+                    folded.append((row.id or 0, fold.digest))
+                else:
+                    self._held.pop(row.id or 0, None)
+        finally:
+            if folded:
+                await outbox.fold(self.db, folded)
+                self.wake()  # the digest row may be new
+            for row_id, _digest in folded:
+                self._held.pop(row_id, None)
 
-    async def _send_one(self, row: Outbox) -> None:
+    async def _send_one(self, row: Outbox) -> Fold | None:
+        """Send one row and record the outcome; a row the sender folds is returned for the caller to record."""
         assert row.id is not None
         sender = self._senders[row.channel]
         token = _attempt.set(partial(self._attempts.add, row.id))
@@ -277,17 +287,17 @@ class Deliverer:
             else:
                 delay = timedelta(seconds=min(300, 2 ** row.attempts))
                 await outbox.mark_retry(self.db, row, error.reason, delay)
-            return
+            return None
         except Exception as exc:  # a sender bug: keep the row for a later attempt
             log.exception("sender for %s raised", row.channel)
             await outbox.mark_retry(self.db, row, f"{type(exc).__name__}: {exc}", timedelta(seconds=30))
-            return
+            return None
         finally:
             _attempt.reset(token)
         if isinstance(external_id, Fold):
-            await outbox.fold(self.db, row.id, external_id.digest)
-            self.wake()  # the digest row may be new
-        elif external_id == HELD:
+            return external_id
+        if external_id == HELD:
             await outbox.mark(self.db, row.id, "held", "no channel configured")
         else:
             await self._sent.add((row.id, external_id))
+        return None

@@ -168,16 +168,21 @@ async def release(db: Database, outbox_ids: Collection[int]) -> None:
         )
 
 
-async def fold(db: Database, outbox_id: int, digest: Outbox) -> None:
-    """A staff alert beyond its chat's rate is not posted alone: it is counted in ``digest`` (one row per
-    chat and window, queued by the first alert folded into it, due when the window ends). Marked and queued
-    in one transaction, so an alert is never both dropped and uncounted."""
+async def fold(db: Database, folded: list[tuple[int, Outbox]]) -> None:
+    """Staff alerts beyond their chat's rate are not posted alone: each (row id, digest) pair counts the row
+    in the digest (one row per chat and window, queued by the first alert folded into it, due when the
+    window ends). Marked and queued in one transaction, so an alert is never both dropped and uncounted."""
+    if not folded:
+        return
     async with db.write(short=True) as session:
-        await session.execute(
-            update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending")  # type: ignore[arg-type]
-            .values(status="folded", external_id=digest.dedupe_key, last_error=None)
+        connection = await session.connection()
+        await connection.execute(
+            update(_TABLE).where((_TABLE.c.id == bindparam("row")) & (_TABLE.c.status == "sending"))
+            .values(status="folded", external_id=bindparam("digest"), last_error=None),
+            [{"row": row, "digest": digest.dedupe_key} for row, digest in folded],
         )
-        await enqueue(session, digest)
+        for digest in {digest.dedupe_key: digest for _row, digest in folded}.values():
+            await enqueue(session, digest)
 
 
 async def folded_into(session: AsyncSession, digest_key: str) -> list[Outbox]:

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import random
 import re
+import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -66,11 +67,16 @@ def _address(rng: random.Random) -> str:
     return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
-def _env(args: argparse.Namespace, **extra: str) -> dict[str, str]:
-    env = {"CONCIERGE_HTTP_TRUSTED_PROXIES": "127.0.0.1", **extra}
-    if args.server_pythonpath:
-        env["PYTHONPATH"] = str(args.server_pythonpath.resolve())
-    return env
+def _spawn(args: argparse.Namespace, config: Path | None, data_dir: Path, port: int, extra: dict[str, str] | None = None,
+           run_args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """The server under test: ours, or the tree of ``--server-pythonpath`` (run from there: ``python -m``
+    puts the working directory first on the path)."""
+    env = {"CONCIERGE_HTTP_TRUSTED_PROXIES": "127.0.0.1", **(extra or {})}
+    source = args.server_pythonpath.resolve() if args.server_pythonpath else None
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+        config = config.resolve() if config else None
+    return spawn(config, data_dir, port, env, run_args, cwd=source)
 
 
 def _telegram_env(fake: FakeBotApi) -> dict[str, str]:
@@ -134,7 +140,7 @@ async def _attacker(base: str, attempts: list[int], rng: random.Random, outcomes
 async def login_flood(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="concierge-abuse-") as tmp:
         port = free_port()
-        process = spawn(args.config, Path(tmp), port, _env(args))
+        process = _spawn(args, args.config, Path(tmp), port)
         try:
             await wait_healthy(port, process)
             base = f"http://127.0.0.1:{port}"
@@ -227,7 +233,7 @@ async def storm(args: argparse.Namespace) -> None:
         budget = load_settings(config, env={"CONCIERGE_DATA_DIR": tmp}).limits.staff_alerts_per_window \
             if not args.server_pythonpath else None
         port = free_port()
-        process = spawn(config, data_dir, port, _env(args, **_telegram_env(fake)))
+        process = _spawn(args, config, data_dir, port, _telegram_env(fake))
         try:
             await wait_healthy(port, process)
             await _seed(data_dir, lambda session: add_staff(session, MANAGER, "manager", PASSWORD))
@@ -248,7 +254,7 @@ async def storm(args: argparse.Namespace) -> None:
             stop_probing.set()
             await asyncio.gather(*await probing)
             storm_end = time.monotonic()
-            wanted = min(args.storm, budget) if budget else args.storm
+            wanted = min(args.storm, budget or 20)
             try:  # the cards the staff group gets within its rate (3 s apart)
                 await fake.wait_for(lambda: len(fake.to_chat(STAFF_CHAT)) >= wanted, timeout=3.2 * wanted + 10)
             except AssertionError:
@@ -290,13 +296,13 @@ async def duplicates(args: argparse.Namespace) -> None:
     await fake.start()
     with tempfile.TemporaryDirectory(prefix="concierge-abuse-") as tmp:
         data_dir = Path(tmp)
-        env = _env(args, **_telegram_env(fake))
+        env = _telegram_env(fake)
         primary_port, worker_port = free_port(), free_port()
-        primary = spawn(args.config, data_dir, primary_port, env)
+        primary = _spawn(args, args.config, data_dir, primary_port, env)
         worker = None
         try:
             await wait_healthy(primary_port, primary)  # migrated before the worker starts
-            worker = spawn(args.config, data_dir, worker_port, env, run_args=("--worker",))
+            worker = _spawn(args, args.config, data_dir, worker_port, env, run_args=("--worker",))
             await wait_healthy(worker_port, worker)
 
             async def notices(session: Any) -> None:
