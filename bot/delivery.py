@@ -249,28 +249,30 @@ class Deliverer:
             log.error("sending to a chat failed", exc_info=task.exception())
         self.wake()  # the chat's next rows (if any) may be claimed now
 
-    async def idle(self) -> None:
-        """Wait until every claimed row has been dealt with (tests and benchmarks)."""
-        while self._chats:
-            await asyncio.gather(*list(self._chats.values()), return_exceptions=True)
-
     async def _send_chat(self, rows: list[Outbox]) -> None:
         folded: list[tuple[int, Outbox]] = []  # written together: a storm folds hundreds of alerts
+        handled = 0
         try:
             for row in rows:
                 if self._stopping:
                     return  # the rest are given back by stop()
                 fold = await self._send_one(row)
+                handled += 1
                 if fold is not None:
                     folded.append((row.id or 0, fold.digest))
                 else:
                     self._held.pop(row.id or 0, None)
         finally:
+            # whatever happens, nothing stays held (and renewed) here without being sent: a failure part-way
+            # gives the rest back to the queue; unwritten folds come back when their lease runs out
+            rest = [row.id or 0 for row in rows[handled:]] if not self._stopping else []
+            for row_id in [*rest, *(row_id for row_id, _digest in folded)]:
+                self._held.pop(row_id, None)
+            if rest:
+                await outbox.release(self.db, rest)
             if folded:
                 await outbox.fold(self.db, folded)
                 self.wake()  # the digest row may be new
-            for row_id, _digest in folded:
-                self._held.pop(row_id, None)
 
     async def _send_one(self, row: Outbox) -> Fold | None:
         """Send one row and record the outcome; a row the sender folds is returned for the caller to record."""

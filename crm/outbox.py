@@ -90,10 +90,11 @@ async def claim_due(
     per_chat: int = PER_CHAT, now: datetime | None = None,
 ) -> list[Outbox]:
     """Lease due rows and return them: lane by lane (``LANES``), up to ``limit`` rows in each (one number
-    for all lanes, or one per lane name), oldest first within a lane, at most ``per_chat`` of one chat, none of the chats in ``busy`` (the caller is still sending
-    their earlier rows: a chat's next rows wait for those, other chats do not). ``only_chats`` limits a
-    channel to the chats this process can reach (web sockets are held by one worker: rows for a guest
-    connected to another worker are left for that one)."""
+    for all lanes, or one per lane name), oldest first within a lane, at most ``per_chat`` of one chat;
+    none of the chats in ``busy`` (the caller is still sending their earlier rows: a chat's next rows wait
+    for those, other chats do not), nor of chats another worker has rows in flight for. ``only_chats``
+    limits a channel to the chats this process can reach (web sockets are held by one worker: rows for a
+    guest connected to another worker are left for that one)."""
     now = now or utcnow()
     due = (Outbox.status == "pending") & (Outbox.next_attempt_at <= now)  # type: ignore[operator]
     if channels or only_chats:

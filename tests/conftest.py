@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -92,6 +93,17 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
         yield server
     finally:
         await server.stop()
+
+
+@asynccontextmanager
+async def running(settings: Settings, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    """A started bot with these settings, stopped afterwards (for fixtures with settings of their own)."""
+    app = Concierge(settings, analyzer=analyzer)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
 
 
 @pytest.fixture

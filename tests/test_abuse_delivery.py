@@ -20,7 +20,7 @@ from bot.bench.fake_bot_api import FakeBotApi
 from crm.models import Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
-from tests.conftest import STAFF_CHAT, SettingsFactory
+from tests.conftest import STAFF_CHAT, SettingsFactory, running
 from tests.quiescence import settle
 
 GUEST = 4321
@@ -68,12 +68,8 @@ async def storm_bot(make_settings: SettingsFactory, analyzer: Analyzer, telegram
         "telegram": settings.telegram.model_copy(update={"poll_timeout": 1}),
         "limits": settings.limits.model_copy(update={"staff_alerts_per_window": 3}),
     })
-    app = Concierge(settings, analyzer=analyzer)
-    await app.start()
-    try:
+    async with running(settings, analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def test_an_alert_storm_folds_into_a_digest_and_loses_no_ticket(storm_bot: Concierge, fake_api: FakeBotApi) -> None:

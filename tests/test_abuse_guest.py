@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.app import Concierge
 from crm.models import Guest
 from nlp import Analyzer
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, running
 
 ATTACKER, NEIGHBOUR = "203.0.113.5", "198.51.100.20"
 
@@ -24,12 +24,8 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterat
     settings = make_settings(CONCIERGE_HTTP_TRUSTED_PROXIES="127.0.0.1")  # the test talks through "the proxy"
     settings = settings.model_copy(update={"limits": settings.limits.model_copy(
         update={"web_sessions_per_minute": 5, "sessions_per_socket": 3})})
-    app = Concierge(settings, analyzer=analyzer)
-    await app.start()
-    try:
+    async with running(settings, analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def _chat(http: aiohttp.ClientSession, app: Concierge, session: str, address: str | None) -> aiohttp.ClientResponse:

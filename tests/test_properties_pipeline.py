@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.app import Concierge
 from nlp import Analyzer
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, running
 
 
 def _assert_analyser_never_failed(caplog: pytest.LogCaptureFixture) -> None:
@@ -49,12 +49,8 @@ BODIES = st.one_of(
 async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
     """Hundreds of generated sessions from one loopback address: the per-address limit on new sessions
     (tests/test_abuse_guest.py) is not what these properties are about."""
-    app = Concierge(make_settings(CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE="0"), analyzer=analyzer)
-    await app.start()
-    try:
+    async with running(make_settings(CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE="0"), analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 def test_web_api_never_fails_on_any_body(web_bot: Concierge, caplog: pytest.LogCaptureFixture) -> None:
