@@ -108,12 +108,8 @@ async def running(settings: Settings, analyzer: Analyzer) -> AsyncIterator[Conci
 
 @pytest.fixture
 async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
-    app = Concierge(make_settings(), analyzer=analyzer)
-    await app.start()
-    try:
+    async with running(make_settings(), analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 @pytest.fixture
