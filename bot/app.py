@@ -87,7 +87,8 @@ class Concierge:
         self.db = Database(self.settings.database_url)
         self.analyzer = self.analyzer or build_analyzer(self.settings)
         self.pipeline = Pipeline(self.settings, self.db, self.analyzer, Catalog())
-        self.deliverer = Deliverer(self.db)
+        # campaign rows held at once: one second's worth at the global rate is all a reply can wait behind
+        self.deliverer = Deliverer(self.db, bulk_batch=max(1, round(self.settings.telegram.rate_limit_per_second)))
         self.pipeline.on_outbox = self.deliverer.wake
         self.deliverer.on_uncertain = self._report_uncertain
         self.deliverer.quiet_until = quiet_until(self.settings)

@@ -55,6 +55,12 @@ def client_address(request: web.BaseRequest, trusted_proxies: Iterable[str]) -> 
     return candidate
 
 
+def is_trusted_proxy(address: str, trusted_proxies: Iterable[str]) -> bool:
+    """Whether ``address`` is one of the configured proxies: a request that comes from the proxy itself
+    (a health check), not from a client it forwards."""
+    return _trusted(address, _networks(tuple(trusted_proxies)))
+
+
 def is_secure(request: web.BaseRequest, trusted_proxies: Iterable[str]) -> bool:
     """HTTPS as the client sees it: the connection's own TLS, or a trusted proxy's X-Forwarded-Proto."""
     if request.secure:  # aiohttp answers from the connection's own TLS, never from headers

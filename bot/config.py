@@ -340,6 +340,43 @@ class HttpSettings(_Model):
         return _each(value, _is_network, "an IP address or network")
 
 
+class LimitsSettings(_Model):
+    """What one client may cost the hotel: staff logins, new web chat sessions, staff alerts per chat."""
+
+    login_verifications: int = Field(
+        default=1, ge=1, le=64,
+        description="staff password checks (argon2, ~0.2 s of CPU each) running at once, in worker threads",
+    )
+    login_waiting: int = Field(
+        default=16, ge=0, le=10_000,
+        description="staff logins that may wait for a password check; more get 429 with Retry-After",
+    )
+    login_free_failures_per_name: int = Field(
+        default=5, ge=1, description="wrong passwords for one staff name before each further try must wait"
+    )
+    login_free_failures_per_address: int = Field(
+        default=20, ge=1, description="failed logins from one client address before each further try must wait"
+    )
+    login_max_delay_seconds: int = Field(
+        default=60, ge=1, le=3600,
+        description="longest wait between tries after repeated failures (doubling from 1 s): slowed, never locked out",
+    )
+    web_sessions_per_minute: int = Field(
+        default=30, ge=0,
+        description="new web chat sessions one client address may start per minute (0 = no limit); "
+        "a trusted proxy's own requests are not limited",
+    )
+    sessions_per_socket: int = Field(
+        default=8, ge=1, le=1000, description="web chat sessions one WebSocket may subscribe to"
+    )
+    staff_alerts_per_window: int = Field(
+        default=10, ge=1,
+        description="ticket alerts and escalations posted to one staff chat per digest window; the rest are "
+        "folded into one digest at the window's end (every ticket stays on the dashboard)",
+    )
+    staff_digest_minutes: int = Field(default=5, ge=1, le=120, description="length of a staff digest window, minutes")
+
+
 class DatabaseSettings(_Model):
     """The store. SQLite in the data dir by default; PostgreSQL for several processes."""
 
@@ -411,6 +448,7 @@ class Settings(_Model):
         default=CampaignSettings(), description="lifecycle campaigns and the scheduler (scheduler/config.py)"
     )
     http: HttpSettings = Field(default=HttpSettings(), description="the HTTP server")
+    limits: LimitsSettings = Field(default=LimitsSettings(), description="per-client limits and staff alert storms")
     database: DatabaseSettings = Field(default=DatabaseSettings(), description="the store")
     retention: RetentionSettings = Field(default=RetentionSettings(), description="how long chat text is kept")
     logging: LoggingSettings = Field(default=LoggingSettings(), description="log format and level")
@@ -474,6 +512,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_HTTP_EMBED_ORIGINS": "http.embed_origins",
     "CONCIERGE_METRICS_TOKEN": "http.metrics_token",
     "CONCIERGE_METRICS_LISTEN": "http.metrics_listen",
+    "CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE": "limits.web_sessions_per_minute",
     "CONCIERGE_LOG_FORMAT": "logging.format",
 }
 

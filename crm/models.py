@@ -214,17 +214,21 @@ class ConversationState(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """Everything that must leave the building; the sender marks rows sent (or unknown after a timeout)."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_lane", "status", "kind", "next_attempt_at"),  # claims take guest replies first
+    )
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=20)  # telegram | web | staff
     chat_id: str | None = Field(default=None, max_length=100)
     guest_id: int | None = Field(default=None, foreign_key="guest.id", index=True)
-    kind: str = Field(default="reply", max_length=20)  # reply | staff | campaign
+    kind: str = Field(default="reply", max_length=20)  # reply | staff | staff_answer | card | digest | campaign
     text: str
     buttons: list[dict[str, str]] = _json(list)
     dedupe_key: str | None = Field(default=None, max_length=120, unique=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
-    status: str = Field(default="pending", max_length=10)  # pending | sent | failed | unknown | held | expired
+    # pending | sending | inflight | sent | failed | unknown | held | expired | folded (counted in a staff digest)
+    status: str = Field(default="pending", max_length=10)
     attempts: int = 0
     next_attempt_at: datetime = _created()
     last_error: str | None = Field(default=None, max_length=500)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, insert, update
+from sqlalchemy import bindparam, false, func, insert, true, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -21,7 +21,7 @@ from crm.models import Outbox
 from crm.types import UTCDateTime, utcnow
 
 _TABLE = Outbox.__table__  # type: ignore[attr-defined]
-LEASE = timedelta(seconds=30)  # longer than a claimed batch waits for the rate limiter
+LEASE = timedelta(seconds=30)  # renewed while the sender holds the row (renew_leases)
 INFLIGHT = "inflight"  # a campaign row whose send request has left (see mark_attempt)
 MAX_ATTEMPTS = 6
 
@@ -57,25 +57,72 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         await connection.execute(insert(_TABLE), rows)
 
 
+# Claim order: what a guest is waiting for, then staff alerts and the rest, then campaigns. Each lane is
+# its own indexed scan (ix_outbox_lane) with its own room, so a campaign backlog of 100 000 rows never sits
+# in front of a reply, and a staff alert storm never takes the room replies need.
+REPLY_KINDS = ("reply",)
+BULK_KINDS = ("campaign",)
+LANES = ("reply", "alert", "bulk")
+PER_CHAT = 10  # rows of one chat per claim: a paced chat (a group, 3 s apart) cannot fill a batch
+
+
+def lane_of(kind: str) -> str:
+    return "reply" if kind in REPLY_KINDS else "bulk" if kind in BULK_KINDS else "alert"
+
+
+def _lane(name: str) -> Any:
+    kind = Outbox.kind
+    if name == "reply":
+        return kind.in_(REPLY_KINDS)  # type: ignore[attr-defined]
+    if name == "bulk":
+        return kind.in_(BULK_KINDS)  # type: ignore[attr-defined]
+    return kind.not_in(REPLY_KINDS + BULK_KINDS)  # type: ignore[attr-defined]
+
+
+def chat_key(row: Outbox) -> tuple[str, str]:
+    """The queue a row waits in: rows of one chat leave in order, one after the other."""
+    return row.channel, row.chat_id or ""
+
+
 async def claim_due(
-    db: Database, *, limit: int = 200, channels: tuple[str, ...] = (), only_chats: Mapping[str, Collection[str]] | None = None,
-    now: datetime | None = None,
+    db: Database, *, limit: int | Mapping[str, int] = 200, channels: tuple[str, ...] = (),
+    only_chats: Mapping[str, Collection[str]] | None = None, busy: Collection[tuple[str, str]] = (),
+    per_chat: int = PER_CHAT, now: datetime | None = None,
 ) -> list[Outbox]:
-    """Lease up to ``limit`` due rows, oldest first, and return them. ``only_chats`` limits a channel to
-    the chats this process can reach (web sockets are held by one worker: rows for a guest connected to
-    another worker are left for that one)."""
+    """Lease due rows and return them: lane by lane (``LANES``), up to ``limit`` rows in each (one number
+    for all lanes, or one per lane name), oldest first within a lane, at most ``per_chat`` of one chat;
+    none of the chats in ``busy`` (the caller is still sending their earlier rows: a chat's next rows wait
+    for those, other chats do not), nor of chats another worker has rows in flight for. ``only_chats``
+    limits a channel to the chats this process can reach (web sockets are held by one worker: rows for a
+    guest connected to another worker are left for that one)."""
     now = now or utcnow()
     due = (Outbox.status == "pending") & (Outbox.next_attempt_at <= now)  # type: ignore[operator]
     if channels or only_chats:
         due = due & _reachable(channels, only_chats or {})
     async with db.read(short=True) as session:  # most rounds find nothing: don't take the write lock for that
-        if (await session.execute(select(Outbox.id).where(due).limit(1))).first() is None:
+        if (await session.execute(select(Outbox.id).where(due & _not_busy(busy)).limit(1))).first() is None:
             return []
-    async with db.write(short=True) as session:  # at most ``limit`` rows, by index
-        query = select(Outbox).where(due).order_by(Outbox.id).limit(limit)  # type: ignore[arg-type]
-        if not db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        rows = list((await session.execute(query)).scalars())
+    async with db.write(short=True) as session:
+        # chats another worker is sending to now count as busy too: their order and pacing stay with it
+        sending = await session.execute(
+            select(Outbox.channel, Outbox.chat_id).where(Outbox.status.in_(("sending", INFLIGHT))).distinct()  # type: ignore[attr-defined]
+        )
+        due = due & _not_busy({*busy, *((channel, chat or "") for channel, chat in sending.all())})
+        rows: list[Outbox] = []
+        taken: dict[tuple[str, str], int] = {}
+        for lane in LANES:
+            room = limit.get(lane, 0) if isinstance(limit, Mapping) else limit - len(rows)
+            if room <= 0:
+                continue
+            query = select(Outbox).where(due & _lane(lane)).order_by(Outbox.id).limit(3 * room + per_chat)  # type: ignore[arg-type]
+            if not db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            for row in (await session.execute(query)).scalars():
+                key = chat_key(row)
+                if taken.get(key, 0) < per_chat and room > 0:
+                    taken[key] = taken.get(key, 0) + 1
+                    rows.append(row)
+                    room -= 1
         if rows:  # one statement for the whole batch, not one per row
             await session.execute(
                 update(Outbox)
@@ -86,6 +133,64 @@ async def claim_due(
         for row in rows:
             row.status, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, now + LEASE
         return rows
+
+
+def _not_busy(busy: Collection[tuple[str, str]]) -> Any:
+    if not busy:
+        return true()
+    return tuple_(Outbox.channel, func.coalesce(Outbox.chat_id, "")).not_in(list(busy))
+
+
+async def renew_leases(db: Database, outbox_ids: Collection[int], now: datetime | None = None) -> None:
+    """Rows this sender still holds (waiting for their chat's pacing, a ``retry_after``, or in flight) keep
+    their lease: another worker's recovery must never take a row back while it may still be sent here."""
+    if not outbox_ids:
+        return
+    async with db.write(urgent=True, short=True) as session:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(list(outbox_ids)), Outbox.status.in_(("sending", INFLIGHT)))  # type: ignore[union-attr,attr-defined]
+            .values(next_attempt_at=(now or utcnow()) + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def release(db: Database, outbox_ids: Collection[int]) -> None:
+    """Claimed rows this sender will not send after all (it is stopping): due again at once, for anyone.
+    Rows already in flight are left to the recovery (their outcome is unknown)."""
+    if not outbox_ids:
+        return
+    async with db.write(short=True) as session:
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_(list(outbox_ids)), Outbox.status == "sending")  # type: ignore[union-attr]
+            .values(status="pending", next_attempt_at=utcnow(), attempts=Outbox.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def fold(db: Database, folded: list[tuple[int, Outbox]]) -> None:
+    """Staff alerts beyond their chat's rate are not posted alone: each (row id, digest) pair counts the row
+    in the digest (one row per chat and window, queued by the first alert folded into it, due when the
+    window ends). Marked and queued in one transaction, so an alert is never both dropped and uncounted."""
+    if not folded:
+        return
+    async with db.write(short=True) as session:
+        connection = await session.connection()
+        await connection.execute(
+            update(_TABLE).where((_TABLE.c.id == bindparam("row")) & (_TABLE.c.status == "sending"))
+            .values(status="folded", external_id=bindparam("digest"), last_error=None),
+            [{"row": row, "digest": digest.dedupe_key} for row, digest in folded],
+        )
+        for digest in {digest.dedupe_key: digest for _row, digest in folded}.values():
+            await enqueue(session, digest)
+
+
+async def folded_into(session: AsyncSession, digest_key: str) -> list[Outbox]:
+    result = await session.execute(
+        select(Outbox).where(Outbox.status == "folded", Outbox.external_id == digest_key).order_by(Outbox.id)  # type: ignore[arg-type]
+    )
+    return list(result.scalars())
 
 
 def _reachable(channels: tuple[str, ...], only_chats: Mapping[str, Collection[str]]) -> Any:

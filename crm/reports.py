@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import func, or_
+from sqlalchemy import case, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
@@ -29,6 +29,7 @@ from crm.models import (
     Ticket,
     TicketEvent,
 )
+from crm.types import utcnow
 
 ACTIVE = ("open", "claimed")
 
@@ -52,29 +53,80 @@ class QueueRow:
     assignee: StaffUser | None
 
 
-async def ticket_queue(session: AsyncSession, flt: QueueFilter, *, limit: int = 200) -> list[QueueRow]:
-    query = select(Ticket, Guest, StaffUser).join(Guest, Guest.id == Ticket.guest_id, isouter=True).join(  # type: ignore[arg-type]
-        StaffUser, StaffUser.id == Ticket.assignee_id, isouter=True  # type: ignore[arg-type]
-    )
-    if flt.status == "active":
-        query = query.where(Ticket.status.in_(ACTIVE))  # type: ignore[attr-defined]
-    elif flt.status != "all":
-        query = query.where(Ticket.status == flt.status)
+QUEUE_PAGE = 50
+SEVERITY = ("urgent", "high", "normal", "low")
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue, and what the filter matches in all: counts per state (whatever state is
+    chosen), how many active tickets are overdue, how many pages."""
+
+    rows: list[QueueRow]
+    page: int
+    pages: int
+    total: int
+    counts: dict[str, int]
+    overdue: int
+
+
+def _scope(flt: QueueFilter) -> list[ColumnElement[bool]]:
+    """Everything the filter narrows except the state, so counts per state share it."""
+    conditions: list[ColumnElement[bool]] = []
     for column, value in ((Ticket.department, flt.department), (Ticket.category, flt.category),
                           (Ticket.priority, flt.priority), (Ticket.assignee_id, flt.assignee_id)):
         if value is not None:
-            query = query.where(column == value)
+            conditions.append(column == value)  # type: ignore[arg-type]
     if flt.only_departments is not None:
         scope: ColumnElement[bool] = Ticket.department.in_(flt.only_departments)  # type: ignore[attr-defined]
         if flt.or_assignee is not None:
             scope = scope | (Ticket.assignee_id == flt.or_assignee)  # type: ignore[assignment]
-        query = query.where(scope)
+        conditions.append(scope)
+    return conditions
+
+
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    """Past its resolution time, or past its first-response time with no response yet."""
+    return or_(Ticket.resolve_due < now,  # type: ignore[operator]
+               (Ticket.first_response_at.is_(None)) & (Ticket.respond_due < now))  # type: ignore[union-attr,operator]
+
+
+async def ticket_queue(session: AsyncSession, flt: QueueFilter, *, page: int = 1, per_page: int = QUEUE_PAGE,
+                       now: datetime | None = None) -> QueuePage:
+    """A page of the queue. Tickets still to do come overdue first, then by severity, then by how soon
+    they fall due: after a flood of hand-offs a genuine complaint is on the first page, not behind a
+    thousand older tickets. Finished ones come newest first."""
+    now = now or utcnow()
+    scope = _scope(flt)
+    states = (await session.execute(
+        select(Ticket.status, func.count()).where(*scope).group_by(Ticket.status)  # type: ignore[arg-type]
+    )).all()
+    counts = {status: int(count) for status, count in states}
+    overdue = int((await session.execute(
+        select(func.count()).select_from(Ticket).where(*scope, Ticket.status.in_(ACTIVE), _overdue(now))  # type: ignore[attr-defined]
+    )).scalar_one())
+    if flt.status == "active":
+        scope.append(Ticket.status.in_(ACTIVE))  # type: ignore[attr-defined]
+        total = sum(counts.get(status, 0) for status in ACTIVE)
+    elif flt.status != "all":
+        scope.append(Ticket.status == flt.status)  # type: ignore[arg-type]
+        total = counts.get(flt.status, 0)
+    else:
+        total = sum(counts.values())
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    query = select(Ticket, Guest, StaffUser).join(Guest, Guest.id == Ticket.guest_id, isouter=True).join(  # type: ignore[arg-type]
+        StaffUser, StaffUser.id == Ticket.assignee_id, isouter=True  # type: ignore[arg-type]
+    ).where(*scope)
     if flt.status in ("active", "open", "claimed"):
-        query = query.order_by(Ticket.resolve_due, Ticket.id)  # type: ignore[arg-type]
+        severity = case({level: rank for rank, level in enumerate(SEVERITY)}, value=Ticket.priority, else_=len(SEVERITY))
+        query = query.order_by(case((_overdue(now), 0), else_=1), severity,
+                               Ticket.resolve_due.is_(None), Ticket.resolve_due, Ticket.id)  # type: ignore[union-attr,arg-type]
     else:
         query = query.order_by(Ticket.id.desc())  # type: ignore[union-attr]
-    result = await session.execute(query.limit(limit))
-    return [QueueRow(ticket, guest, staff) for ticket, guest, staff in result.all()]
+    result = await session.execute(query.offset((page - 1) * per_page).limit(per_page))
+    rows = [QueueRow(ticket, guest, staff) for ticket, guest, staff in result.all()]
+    return QueuePage(rows, page, pages, total, counts, overdue)
 
 
 async def ticket_detail(session: AsyncSession, ticket_id: int) -> tuple[list[TicketEvent], list[Message]]:

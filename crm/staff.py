@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,8 +59,19 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def normalise_name(name: str) -> str:
+    """A staff name as stored and looked up: NFKC (full-width letters are the same name) without the
+    surrounding whitespace of any kind (``"agent_hk  "`` or an em space before it is still agent_hk)."""
+    return unicodedata.normalize("NFKC", name).strip()
+
+
+def login_key(name: str) -> str:
+    """The name as a login throttle counts it: every spelling that logs in as one account is one key."""
+    return normalise_name(name).casefold()
+
+
 async def find_by_name(session: AsyncSession, name: str) -> StaffUser | None:
-    result = await session.execute(select(StaffUser).where(StaffUser.name == name))
+    result = await session.execute(select(StaffUser).where(StaffUser.name == normalise_name(name)))
     return result.scalar_one_or_none()
 
 
@@ -86,7 +98,7 @@ async def add_staff(
     telegram_user_id: int | None = None,
     actor: str = "cli",
 ) -> StaffUser:
-    name = name.strip()
+    name = normalise_name(name)
     if not name or len(name) > 100:
         raise StaffError("the name must be 1-100 characters")
     if role not in ROLES:
@@ -118,22 +130,60 @@ async def set_password(session: AsyncSession, user: StaffUser, password: str, *,
     session.add(AuditLog(actor=actor, action="staff.password", target=f"staff:{user.id}"))
 
 
-async def authenticate(session: AsyncSession, name: str, password: str) -> StaffUser | None:
-    """The active user with this name and password, or None. Upgrades an outdated hash in place."""
-    user = await find_by_name(session, name.strip())
+@dataclass(frozen=True)
+class LoginCandidate:
+    """Whom a login names and the hash its password is checked against: the dummy for an unknown or
+    inactive name, so that such a login costs the same check (no telling names apart by timing)."""
+
+    user_id: int | None
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A password that matched, and the new hash when the stored one's parameters are outdated."""
+
+    user_id: int
+    password_hash: str
+    new_hash: str | None
+
+
+async def login_candidate(session: AsyncSession, name: str) -> LoginCandidate:
+    user = await find_by_name(session, name)
     if user is None or not user.active or not user.password_hash:
-        try:
-            _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
-        return None
+        return LoginCandidate(None, _DUMMY_HASH)
+    return LoginCandidate(user.id, user.password_hash)
+
+
+def check_password(candidate: LoginCandidate, password: str) -> Verified | None:
+    """argon2 verification (and re-hash): ~0.2 s of CPU by design, so callers run it in a worker thread,
+    outside any transaction — never on the event loop, where it would stall every guest."""
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(candidate.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if candidate.user_id is None:
+        return None
+    new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(candidate.password_hash) else None
+    return Verified(candidate.user_id, candidate.password_hash, new_hash)
+
+
+async def finish_login(session: AsyncSession, verified: Verified) -> StaffUser | None:
+    """The verified user, still active and with the password that was checked (it may have been changed or
+    the account disabled while the check ran); stores the re-hash."""
+    user = await session.get(StaffUser, verified.user_id)
+    if user is None or not user.active or user.password_hash != verified.password_hash:
+        return None
+    if verified.new_hash is not None:
+        user.password_hash = verified.new_hash
     return user
+
+
+async def authenticate(session: AsyncSession, name: str, password: str) -> StaffUser | None:
+    """The active user with this name and password, or None, in one go (command line and tests: the
+    dashboard checks the password in a thread between two transactions, see bot.staff.auth)."""
+    verified = check_password(await login_candidate(session, name), password)
+    return await finish_login(session, verified) if verified is not None else None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -94,14 +95,21 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
         await server.stop()
 
 
-@pytest.fixture
-async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
-    app = Concierge(make_settings(), analyzer=analyzer)
+@asynccontextmanager
+async def running(settings: Settings, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    """A started bot with these settings, stopped afterwards (for fixtures with settings of their own)."""
+    app = Concierge(settings, analyzer=analyzer)
     await app.start()
     try:
         yield app
     finally:
         await app.stop()
+
+
+@pytest.fixture
+async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    async with running(make_settings(), analyzer) as app:
+        yield app
 
 
 @pytest.fixture

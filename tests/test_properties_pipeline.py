@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import Concierge
+from nlp import Analyzer
+from tests.conftest import SettingsFactory, running
 
 
 def _assert_nothing_failed(caplog: pytest.LogCaptureFixture) -> None:
@@ -59,6 +62,14 @@ BODIES = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.text(max_size=50),
 )
+
+
+@pytest.fixture
+async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    """Hundreds of generated sessions from one loopback address: the per-address limit on new sessions
+    (tests/test_abuse_guest.py) is not what these properties are about."""
+    async with running(make_settings(CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE="0"), analyzer) as app:
+        yield app
 
 
 def test_web_api_never_fails_on_any_body(web_bot: Concierge, caplog: pytest.LogCaptureFixture) -> None:

@@ -49,7 +49,8 @@ async def _guest(
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp:
         port = free_port()
-        process = spawn(args.config, Path(tmp), port)
+        # the simulated guests all come from loopback, each stands for a client of its own
+        process = spawn(args.config, Path(tmp), port, {"CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE": "0"})
         try:
             startup = await wait_healthy(port, process)
             url = f"http://127.0.0.1:{port}/api/chat"

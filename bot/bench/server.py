@@ -19,13 +19,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def spawn(config: Path | None, data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """``concierge run`` on a fresh data dir, web chat only (no Telegram token is passed on)."""
+def spawn(config: Path | None, data_dir: Path, port: int, extra_env: dict[str, str] | None = None,
+          run_args: tuple[str, ...] = (), cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """``concierge run`` on a fresh data dir, web chat only (no Telegram token is passed on unless in
+    ``extra_env``); ``run_args`` e.g. ``("--worker",)``; ``cwd`` a source tree to run instead of ours."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "CONCIERGE_"))}
     env.update({"CONCIERGE_DATA_DIR": str(data_dir), "CONCIERGE_HTTP_PORT": str(port), "CONCIERGE_HTTP_HOST": "127.0.0.1"})
     env.update(extra_env or {})
-    command = [sys.executable, "-m", "bot.cli", *(["--config", str(config)] if config else []), "run"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [sys.executable, "-m", "bot.cli", *(["--config", str(config)] if config else []), "run", *run_args]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
 
 
 async def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> float:

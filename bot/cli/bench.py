@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.bench.abuse import add_bench_abuse
 from bot.bench.campaign import add_bench_campaign
 from bot.bench.crash import add_bench_crash
 from bot.bench.memory import add_bench_memory
@@ -17,5 +18,5 @@ def add_bench_commands(subparsers: Any) -> None:
     bench = subparsers.add_parser("bench", help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     for add in (add_bench_nlp, add_bench_pipeline, add_bench_crash, add_bench_telegram, add_bench_store,
-                add_bench_memory, add_bench_campaign):
+                add_bench_memory, add_bench_campaign, add_bench_abuse):
         add(bench_sub)

@@ -9,29 +9,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import os
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.client_address import is_secure
+from bot.client_address import client_address, is_secure
+from bot.client_limits import Backoff, Gate, TooMany
+from bot.config import LimitsSettings
 from bot.staff.deps import StaffDeps, deps_of
 from bot.staff.pages import SECURITY_HEADERS, render
 from crm.models import StaffUser
-from crm.staff import LoggedIn, authenticate, close_session, open_session, resolve_session, role_at_least
+from crm.staff import (
+    LoggedIn,
+    LoginCandidate,
+    Verified,
+    check_password,
+    close_session,
+    finish_login,
+    login_candidate,
+    login_key,
+    open_session,
+    resolve_session,
+    role_at_least,
+)
 from handlers.i18n import LOCALES, Catalog
 
 SESSION_COOKIE = "concierge_staff"
 LOGIN_COOKIE = "concierge_login"
 LANG_COOKIE = "concierge_staff_lang"
 LANGUAGE_NAMES = (("zh-Hans", "简"), ("zh-Hant", "繁"), ("en", "EN"))
-MAX_FAILURES = 5
-LOCKOUT_SECONDS = 300
 
 
 @dataclass
@@ -171,26 +187,61 @@ def _quote(target: str) -> str:
 
 # --- login / logout ------------------------------------------------------------------------------------------
 class LoginThrottle:
-    """Slows password guessing: after MAX_FAILURES for one name, that name is locked for a while."""
+    """Slows password guessing without handing anyone a way to lock the owner out.
 
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = {}
+    Failures are counted per normalised name (``crm.staff.login_key``: every spelling that logs in as one
+    account is one key) and per client address (``bot.client_address``: a trusted proxy's
+    X-Forwarded-For, else the peer). Past the free failures each further try waits 1, 2, 4 … s, at most
+    ``limits.login_max_delay_seconds``; then the right password works. Password checks run in worker
+    threads, a few at a time (``limits.login_verifications``), with a bounded queue: a login flood costs
+    those threads, never the event loop every guest's conversation runs on.
+    """
 
-    def locked(self, name: str) -> bool:
-        recent = [t for t in self._failures.get(name, []) if time.monotonic() - t < LOCKOUT_SECONDS]
-        self._failures[name] = recent
-        return len(recent) >= MAX_FAILURES
+    def __init__(self, limits: LimitsSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.by_name = Backoff(limits.login_free_failures_per_name, limits.login_max_delay_seconds, clock=clock)
+        self.by_address = Backoff(limits.login_free_failures_per_address, limits.login_max_delay_seconds, clock=clock)
+        self.checks = Gate(limits.login_verifications, limits.login_waiting)
+        # Off the loop is not enough on a small machine: argon2 runs several lanes in threads of its own and
+        # would still take the cores from the guests' event loop. These threads (and the lanes they start,
+        # which inherit it) run at the lowest CPU priority: a login waits for the guests, not the reverse.
+        self._threads = ThreadPoolExecutor(limits.login_verifications, thread_name_prefix="password-check",
+                                           initializer=_lowest_priority)
 
-    def failed(self, name: str) -> None:
-        if len(self._failures) > 10_000:
-            self._failures.clear()
-        self._failures.setdefault(name, []).append(time.monotonic())
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)
+    def wait(self, key: str, address: str) -> float:
+        return max(self.by_name.wait(key), self.by_address.wait(address))
+
+    def failed(self, key: str, address: str) -> None:
+        self.by_name.failed(key)
+        self.by_address.failed(address)
+
+    def succeeded(self, key: str) -> None:
+        self.by_name.reset(key)
+
+    async def verify(self, candidate: LoginCandidate, password: str) -> Verified | None:
+        """The argon2 check in a thread, once a check slot is free; ``TooMany`` when too many wait."""
+        async with self.checks.enter():
+            return await asyncio.get_running_loop().run_in_executor(self._threads, check_password, candidate, password)
+
+
+def _lowest_priority() -> None:
+    """Renice the calling thread (Linux schedules threads as tasks: a thread id is a valid ``who``)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the bounded gate still applies
+        pass
 
 
 THROTTLE_KEY = web.AppKey("staff_login_throttle", LoginThrottle)
+
+
+def _too_many(request: web.Request, retry_after: TooMany) -> web.Response:
+    message = deps_of(request).catalog.text(locale_of(request), "dash.login.locked", seconds=retry_after.header)
+    response = _login_form(request, secrets.token_urlsafe(24), message, 429)
+    response.headers["Retry-After"] = retry_after.header
+    return response
 
 
 def _login_form(request: web.Request, token: str, error: str | None, status: int = 200) -> web.Response:
@@ -216,16 +267,27 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not cookie or not isinstance(given, str) or not hmac.compare_digest(given.encode(), cookie.encode()):
         return forbidden(request, "dash.csrf_failed")
     name, password = str(form.get("name") or "")[:100], str(form.get("password") or "")[:200]
+    deps = deps_of(request)
     throttle = request.app[THROTTLE_KEY]
-    if throttle.locked(name):
-        return _login_form(request, secrets.token_urlsafe(24), catalog.text(locale, "dash.login.locked"), 429)
-    async with deps_of(request).db.write() as session:
-        user = await authenticate(session, name, password)
-        token = await open_session(session, user) if user is not None else None
+    key, address = login_key(name), client_address(request, deps.settings.http.trusted_proxies)
+    wait = throttle.wait(key, address)
+    if wait > 0:
+        return _too_many(request, TooMany(wait))
+    async with deps.db.read() as session:
+        candidate = await login_candidate(session, name)
+    try:
+        verified = await throttle.verify(candidate, password)  # between transactions: no lock held meanwhile
+    except TooMany as busy:
+        return _too_many(request, busy)
+    token = None
+    if verified is not None:
+        async with deps.db.write() as session:
+            user = await finish_login(session, verified)
+            token = await open_session(session, user) if user is not None else None
     if token is None:
-        throttle.failed(name)
+        throttle.failed(key, address)
         return _login_form(request, secrets.token_urlsafe(24), catalog.text(locale, "dash.login.failed"), 401)
-    throttle.succeeded(name)
+    throttle.succeeded(key)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next") or "/staff/tickets")), headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=secure_request(request))
     response.del_cookie(LOGIN_COOKIE, path="/staff/login")

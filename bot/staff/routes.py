@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, NamedTuple
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -45,7 +46,12 @@ def add_staff_routes(app: web.Application, deps: StaffDeps) -> live.LiveFeed:
     """Mount the dashboard on the web app, with what it needs from the running service; returns the live
     feed, for the service to wake when it commits something staff should see."""
     app[DEPS_KEY] = deps
-    app[THROTTLE_KEY] = LoginThrottle()
+    app[THROTTLE_KEY] = LoginThrottle(deps.settings.limits)
+
+    async def close_throttle(app: web.Application) -> None:
+        app[THROTTLE_KEY].close()
+
+    app.on_cleanup.append(close_throttle)
     setup_pages(app)  # templates, and /staff/static/ as an aiohttp static route
     router = app.router
     router.add_get("/staff", _home)
@@ -87,10 +93,15 @@ async def queue_page(ctx: StaffContext) -> web.StreamResponse:
     if not ctx.can("manager"):
         departments = (ctx.user.department,) if ctx.user.department else ()
         flt = QueueFilter(**{**flt.__dict__, "only_departments": departments, "or_assignee": ctx.user.id})
+    page_number = query.get("page", "1")
     async with ctx.deps.db.read() as session:
-        rows = await ticket_queue(session, flt)
+        queue = await ticket_queue(session, flt, page=int(page_number) if page_number.isdigit() and len(page_number) < 7 else 1)
+    here = {key: value for key, value in query.items() if key != "page"}
     return ctx.page(
-        "queue.html", ctx.t("dash.queue.title"), section="tickets", rows=rows, mine=query.get("mine") == "1",
+        "queue.html", ctx.t("dash.queue.title"), section="tickets", rows=queue.rows, queue=queue,
+        page_url=lambda number: "/staff/tickets?" + urlencode({**here, "page": number}),
+        state_url=lambda state: "/staff/tickets?" + urlencode({**here, "status": state}),
+        mine=query.get("mine") == "1",
         chosen=flt, statuses=[(s, ctx.t(f"dash.status.{s}")) for s in STATUSES],
         departments=[(d, department(ctx, d)) for d in settings.departments],
         categories=[(c, category(ctx, c)) for c in settings.ticket_categories],

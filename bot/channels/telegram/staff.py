@@ -27,7 +27,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.config import TelegramSettings
-from bot.delivery import HELD, Deliverer, SendError
+from bot.channels.telegram.digest import DIGEST_KIND, AlertBudget, digest_text
+from bot.delivery import HELD, Deliverer, Fold, SendError
 from bot.pipeline import Pipeline
 from bot.ratelimit import RateLimiter
 from crm import inbox
@@ -96,6 +97,7 @@ class TelegramStaff:
         self.default_chat = telegram.staff_chat_id
         self.department_chats: dict[str, int] = dict(telegram.department_chats)
         self.chats = {chat for chat in (self.default_chat, *self.department_chats.values()) if chat is not None}
+        self.budget = AlertBudget(self.settings.limits)
         deliverer.register(STAFF, self.send)
         deliverer.register(CARD_CHANNEL, self.edit_cards)
 
@@ -361,8 +363,9 @@ class TelegramStaff:
         return self.default_chat
 
     # --- senders (registered with the deliverer) -------------------------------------------------------
-    async def send(self, row: Outbox) -> str | None:
-        """Channel ``staff``: a ticket alert becomes a card; anything else is posted as written."""
+    async def send(self, row: Outbox) -> str | None | Fold:
+        """Channel ``staff``: a ticket alert becomes a card (or, beyond the chat's rate, a line in its
+        digest); a digest is worded from what it folded; anything else is posted as written."""
         ticket: Ticket | None = None
         text, buttons = row.text, list(row.buttons)
         if row.ticket_id is not None and row.kind == "staff":
@@ -372,9 +375,16 @@ class TelegramStaff:
                     with self.reading(await readers_language(session, ticket)):
                         text = row.text + "\n" + await self._footer(session, ticket)
                         buttons = self._buttons(ticket)
+        elif row.kind == DIGEST_KIND:
+            async with self.db.read() as session:
+                text = await digest_text(session, self.catalog, self.locale, row, self.budget.minutes)
         chat = int(row.chat_id) if row.chat_id else self._chat_for(ticket)
         if chat is None:
             return HELD
+        if self.budget.folds(row):
+            digest = self.budget.take(str(chat))
+            if digest is not None:
+                return Fold(digest)
         message_id = await self.send_text(str(chat), text, buttons)
         return staff_message_key(chat, message_id) if message_id else None
 

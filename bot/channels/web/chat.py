@@ -22,7 +22,9 @@ from aiohttp import WSMsgType, web
 
 from bot import static_files
 from bot.channels.web.history import MIN_SESSION, conversation
+from bot.channels.web.limits import GuestLimits
 from bot.channels.web.push import WebPush
+from bot.client_limits import TooMany
 from bot.inbox_sweep import InboxSweeper
 from bot.pipeline import Pipeline, Result, clean_text
 from handlers.i18n import localize, normalize_locale
@@ -38,6 +40,7 @@ _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PIPELINE_KEY = web.AppKey("pipeline", Pipeline)
 PUSH_KEY = web.AppKey("web_push", WebPush)  # open sockets per session, for messages staff send to guests
+LIMITS_KEY = web.AppKey("guest_limits", GuestLimits)  # new sessions per client address, sessions per socket
 
 
 class BadRequest(ValueError):
@@ -103,6 +106,11 @@ async def chat_api(request: web.Request) -> web.Response:
     except (ValueError, BadRequest) as exc:  # json.JSONDecodeError is a ValueError
         message = str(exc) if isinstance(exc, BadRequest) else "body must be JSON"
         return web.json_response({"error": message}, status=400)
+    limits = request.app[LIMITS_KEY]
+    try:
+        await limits.admit(request, payload["session"])
+    except TooMany as refused:
+        return limits.too_many(refused)
     result = await _submit(request.app[PIPELINE_KEY], payload)
     return web.json_response(_answer(payload, result), dumps=_dumps)
 
@@ -127,9 +135,24 @@ async def chat_hotel(request: web.Request) -> web.Response:
 async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     socket = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_BODY)
     await socket.prepare(request)
-    pipeline, push = request.app[PIPELINE_KEY], request.app[PUSH_KEY]
+    pipeline, push, limits = request.app[PIPELINE_KEY], request.app[PUSH_KEY], request.app[LIMITS_KEY]
+    subscribed: set[str] = set()
+
+    async def subscribe(session: str) -> str | None:
+        """Subscribe, or say why not: a bounded number of sessions per socket, new ones within the limit."""
+        if session not in subscribed:
+            if len(subscribed) >= limits.per_socket:
+                return f"at most {limits.per_socket} sessions on one connection"
+            try:
+                await limits.admit(request, session)
+            except TooMany as refused:
+                return f"too many new chat sessions from this address; try again in {refused.header} s"
+            subscribed.add(session)
+        push.subscribe(session, socket)
+        return None
+
     if _SESSION.match(request.query.get("session", "")):
-        push.subscribe(request.query["session"], socket)
+        await subscribe(request.query["session"])
     try:
         async for frame in socket:
             if frame.type != WSMsgType.TEXT:
@@ -140,7 +163,10 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 message = str(exc) if isinstance(exc, BadRequest) else "frame must be JSON"
                 await socket.send_str(_dumps({"error": message}))
                 continue
-            push.subscribe(payload["session"], socket)
+            refusal = await subscribe(payload["session"])
+            if refusal is not None:
+                await socket.send_str(_dumps({"id": payload["id"], "error": refusal}))
+                continue
             result = await _submit(pipeline, payload)
             await socket.send_str(_dumps(_answer(payload, result)))
     finally:
@@ -192,6 +218,7 @@ def create_web_app(pipeline: Pipeline) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[PIPELINE_KEY] = pipeline
     app[PUSH_KEY] = WebPush(pipeline.db, lambda: pipeline.on_outbox())
+    app[LIMITS_KEY] = GuestLimits(pipeline.settings, pipeline.db, CHANNEL)
 
     async def disconnect(app: web.Application) -> None:
         await app[PUSH_KEY].disconnect()

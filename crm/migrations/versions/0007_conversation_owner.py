@@ -2,7 +2,7 @@
 guest was told) and each staff member's language
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05 02:00:00
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 import crm.types
 
 revision: str = '0007'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,51 @@
+"""What one client may open on the web chat: new sessions per address per minute, sessions per socket.
+
+Every new session id creates a guest, an identity and conversation rows; without a limit one script made
+2 000 guests in a minute. A session is new when the store has no identity for it; the sessions seen recently are
+remembered (a bounded table, oldest out first) so a guest's every message does not ask the store. A trusted proxy's
+own requests (its health checks: the address *is* the proxy's) are not limited.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.client_address import client_address, is_trusted_proxy
+from bot.client_limits import TooMany, Window, Lru
+from bot.config import Settings
+from crm.db import Database
+from crm.guests import find_identity
+
+KNOWN_SESSIONS = 100_000
+
+
+class GuestLimits:
+    def __init__(self, settings: Settings, db: Database, channel: str) -> None:
+        self.db = db
+        self.channel = channel
+        self.trusted = tuple(settings.http.trusted_proxies)
+        self.per_minute = settings.limits.web_sessions_per_minute
+        self.per_socket = settings.limits.sessions_per_socket
+        self.new_sessions = Window(max(1, self.per_minute), 60.0)
+        self._known: Lru[bool] = Lru(KNOWN_SESSIONS)
+
+    async def admit(self, request: web.BaseRequest, session: str) -> None:
+        """Let ``session`` talk, or raise ``TooMany`` when its address opened too many new ones."""
+        if self.per_minute == 0 or self._known.get(session):
+            return
+        address = client_address(request, self.trusted)
+        if not is_trusted_proxy(address, self.trusted) and not await self._exists(session):
+            wait = self.new_sessions.hit(address)
+            if wait > 0:
+                raise TooMany(wait)
+        self._known.put(session, True)
+
+    async def _exists(self, session: str) -> bool:
+        async with self.db.read() as tx:
+            return await find_identity(tx, self.channel, session) is not None
+
+    def too_many(self, retry_after: TooMany) -> web.Response:
+        return web.json_response(
+            {"error": "too many new chat sessions from this address; try again later", "retry_after": retry_after.header},
+            status=429, headers={"Retry-After": retry_after.header},
+        )

@@ -1,0 +1,65 @@
+"""Per-client limits on the guest side (issue 13, item 5): one address cannot create guests without end,
+one WebSocket cannot subscribe to any number of sessions, and the refusal is a clear 429 with Retry-After."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.app import Concierge
+from crm.models import Guest
+from nlp import Analyzer
+from tests.conftest import SettingsFactory, running
+
+ATTACKER, NEIGHBOUR = "203.0.113.5", "198.51.100.20"
+
+
+@pytest.fixture
+async def bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
+    settings = make_settings(CONCIERGE_HTTP_TRUSTED_PROXIES="127.0.0.1")  # the test talks through "the proxy"
+    settings = settings.model_copy(update={"limits": settings.limits.model_copy(
+        update={"web_sessions_per_minute": 5, "sessions_per_socket": 3})})
+    async with running(settings, analyzer) as app:
+        yield app
+
+
+async def _chat(http: aiohttp.ClientSession, app: Concierge, session: str, address: str | None) -> aiohttp.ClientResponse:
+    headers = {"X-Forwarded-For": address} if address else {}
+    async with http.post(f"http://127.0.0.1:{app.port}/api/chat", json={"session": session, "text": "你好"},
+                         headers=headers) as response:
+        await response.read()
+        return response
+
+
+async def _guests(app: Concierge) -> int:
+    async with app.db.read() as session:
+        return int((await session.execute(select(func.count()).select_from(Guest))).scalar_one())
+
+
+async def test_new_sessions_per_address_are_limited(bot: Concierge) -> None:
+    async with aiohttp.ClientSession() as http:
+        for number in range(5):
+            assert (await _chat(http, bot, f"flood{number}", ATTACKER)).status == 200
+        refused = await _chat(http, bot, "flood-more", ATTACKER)
+        assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "error" in json.loads(await refused.text())
+        assert (await _chat(http, bot, "flood0", ATTACKER)).status == 200  # a guest already here goes on talking
+        assert (await _chat(http, bot, "neighbour", NEIGHBOUR)).status == 200  # other addresses are not affected
+        assert (await _chat(http, bot, "health", None)).status == 200  # the proxy's own requests are not limited
+    assert await _guests(bot) == 5 + 1 + 1
+
+
+async def test_a_socket_subscribes_to_a_bounded_number_of_sessions(bot: Concierge) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"http://127.0.0.1:{bot.port}/ws", headers={"X-Forwarded-For": NEIGHBOUR}) as socket:
+            answers = []
+            for number in range(5):
+                await socket.send_str(json.dumps({"session": f"sock{number}", "text": "你好", "id": f"m{number}"}))
+                answers.append(json.loads((await socket.receive()).data))
+    assert [("replies" in answer) for answer in answers] == [True, True, True, False, False]
+    assert all("error" in answer for answer in answers[3:])
