@@ -73,6 +73,7 @@ def build_context(settings: Settings, catalog: Catalog) -> CampaignContext:
         complaint_department=complaint.department,
         complaint_respond_minutes=complaint.respond_minutes,
         complaint_resolve_minutes=complaint.resolve_minutes,
+        handoff_release_minutes=settings.handoff.release_after_minutes,
     )
 
 

@@ -41,6 +41,9 @@ def _returning_guest() -> Any:
 
 
 _RETURNING_GUEST = _returning_guest()
+# What a guest waiting for a first answer has been told (``ConversationState.waiting_notice``).
+EXPECT_TOLD = 1  # the first-response time, when they asked for a person
+LATE_TOLD = 2  # that it runs late: never more after this
 _STATE = ConversationState.__table__  # type: ignore[attr-defined]
 _TOUCH = (
     update(_STATE).where(_STATE.c.guest_id == bindparam("guest"))
@@ -132,3 +135,36 @@ async def release_handoff(session: AsyncSession, guest_id: int, ticket_id: int |
     clear_handoff(state)
     await touch(session, guest_id)
     return True
+
+
+_HELD_BY_STAFF = _STATE.c.handoff.is_(True)
+_CLEARED = {"handoff": False, "handoff_ticket_id": None, "staff_id": None, "staff_active_at": None,
+            "waiting_notice": 0, "low_confidence_streak": 0}  # as ``clear_handoff`` leaves it
+
+
+async def release_if_silent(session: AsyncSession, guest_id: int, silent_since: datetime) -> bool:
+    """The bot takes the conversation back when its staff holder has not written since ``silent_since``.
+    One conditional update: a staff reply, a guest turn or another sweep that got there first leaves it
+    as it is, and the caller then tells nobody. True when this call released it."""
+    connection = await session.connection()
+    result = await connection.execute(
+        update(_STATE)
+        .where(_STATE.c.guest_id == guest_id, _HELD_BY_STAFF, _STATE.c.staff_id.is_not(None),
+               _STATE.c.staff_active_at < silent_since)
+        .values(**_CLEARED)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_told_late(session: AsyncSession, guest_id: int, ticket_id: int) -> bool:
+    """Record that the guest waiting on ``ticket_id`` for a first answer has been told it runs late — only
+    if nobody answered and they were not told yet (the same conditional update guards the turn and every
+    sweep). True when this call recorded it."""
+    connection = await session.connection()
+    result = await connection.execute(
+        update(_STATE)
+        .where(_STATE.c.guest_id == guest_id, _HELD_BY_STAFF, _STATE.c.staff_id.is_(None),
+               _STATE.c.handoff_ticket_id == ticket_id, _STATE.c.waiting_notice < LATE_TOLD)
+        .values(waiting_notice=LATE_TOLD)
+    )
+    return bool(result.rowcount)

@@ -96,6 +96,7 @@ async def add_staff(
     *,
     department: str | None = None,
     telegram_user_id: int | None = None,
+    language: str | None = None,
     actor: str = "cli",
 ) -> StaffUser:
     name = normalise_name(name)
@@ -115,6 +116,7 @@ async def add_staff(
         department=department or None,
         password_hash=hash_password(password),
         telegram_user_id=telegram_user_id,
+        language=language,  # None: the hotel's default language
     )
     session.add(user)
     await session.flush()

@@ -171,6 +171,23 @@ async def reply_address(session: AsyncSession, ticket: Ticket) -> ChannelIdentit
     return result.scalar_one_or_none()
 
 
+async def tell_guest(
+    session: AsyncSession, ticket: Ticket, text: str, *, dedupe_key: str | None = None, now: datetime | None = None
+) -> Outbox | None:
+    """A line from the bot to the ticket's guest, started by the hotel (not an answer to their message):
+    queued on the ticket's channel and logged with the ticket. None when the guest cannot be reached
+    there, or when ``dedupe_key`` was queued before (then nothing is logged either)."""
+    address = await reply_address(session, ticket) if ticket.channel in REPLY_CHANNELS else None
+    if address is None or not address.chat_id:
+        return None
+    row = await enqueue(session, Outbox(channel=ticket.channel, chat_id=address.chat_id, guest_id=ticket.guest_id,
+                                        kind="reply", text=text, ticket_id=ticket.id, dedupe_key=dedupe_key))
+    if row is not None:
+        await log_message(session, Message(guest_id=ticket.guest_id, channel=ticket.channel, direction="out",
+                                           author="bot", text=text, ticket_id=ticket.id, created_at=now or utcnow()))
+    return row
+
+
 @dataclass(frozen=True)
 class Relayed:
     ticket: Ticket

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crm.conversation import clear_handoff
+from crm.conversation import LATE_TOLD, clear_handoff
 from crm.models import StaffUser, Ticket
 from crm.tickets import add_event, open_tickets_of
 from handlers import tickets
@@ -81,6 +81,6 @@ async def relay(turn: Turn) -> None:
     holder = await turn.session.get(StaffUser, state.staff_id) if state.staff_id else None
     await alert_staff(turn, held, words, key="staff.relay", locale=holder.language if holder else None)
     waiting = state.staff_id is None and held.first_response_at is None
-    if waiting and held.respond_due is not None and held.respond_due < turn.now and state.waiting_notice < 2:
-        state.waiting_notice = 2  # told once what to expect, and once that it runs late: never more
+    if waiting and held.respond_due is not None and held.respond_due < turn.now and state.waiting_notice < LATE_TOLD:
+        state.waiting_notice = LATE_TOLD  # unless a sweep told them first (scheduler.handoff)
         turn.say("handoff.late", ticket=held.id)

@@ -11,12 +11,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.conversation import release_handoff
-from crm.messages import log_message
-from crm.models import Guest, Message, Outbox, StaffUser, Ticket
-from crm.outbox import enqueue
-from crm.ticket_work import OPEN_STATUSES, REPLY_CHANNELS, WorkError, actor_of, get_for, reply_address, resolve
+from crm.models import Guest, StaffUser, Ticket
+from crm.ticket_work import OPEN_STATUSES, WorkError, actor_of, get_for, resolve, tell_guest
 from crm.tickets import add_event
-from crm.types import utcnow
 from handlers.i18n import Catalog
 from handlers.tickets import follow_up
 
@@ -49,11 +46,4 @@ async def hand_back(session: AsyncSession, catalog: Catalog, user: StaffUser, ti
 
 
 async def _tell_guest(session: AsyncSession, catalog: Catalog, ticket: Ticket, locale: str, key: str) -> None:
-    address = await reply_address(session, ticket) if ticket.channel in REPLY_CHANNELS else None
-    if address is None or not address.chat_id:
-        return
-    text = catalog.text(locale, key)
-    await log_message(session, Message(guest_id=ticket.guest_id, channel=ticket.channel, direction="out",
-                                       author="bot", text=text, ticket_id=ticket.id, created_at=utcnow()))
-    await enqueue(session, Outbox(channel=ticket.channel, chat_id=address.chat_id, guest_id=ticket.guest_id,
-                                  kind="reply", text=text, ticket_id=ticket.id))
+    await tell_guest(session, ticket, catalog.text(locale, key))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from crm import loyalty
-from crm.conversation import hand_to_staff
+from crm.conversation import EXPECT_TOLD, hand_to_staff
 from crm.models import ChannelIdentity, Outbox, StaffUser, Ticket
 from crm.outbox import enqueue
 from crm.tickets import TicketSpec, add_event, open_ticket, open_tickets_of
@@ -222,7 +222,7 @@ async def handoff(turn: Turn) -> None:
     The guest is told once what to expect — the category's first-response time."""
     ticket = await _open(turn, HANDOFF_CATEGORY, turn.inbound.text or "—", priority="high")
     hand_to_staff(turn.state, ticket.id or 0)
-    turn.state.waiting_notice = 1
+    turn.state.waiting_notice = EXPECT_TOLD
     rule = turn.hotel.ticket_categories.get(HANDOFF_CATEGORY) or turn.hotel.ticket_categories["other"]
     turn.say("handoff.ack", ticket=ticket.id, minutes=rule.respond_minutes)
     await alert_staff(turn, ticket, turn.inbound.text or "—")

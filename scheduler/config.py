@@ -59,7 +59,8 @@ class CampaignSettings(BaseModel):
     sweep_minutes: int = Field(default=10, ge=1, le=60, description=(
         "how often the campaign sweeps look for what is due now"))
     sla_sweep_seconds: int = Field(default=60, ge=10, description=(
-        "how often the SLA sweep checks open tickets and escalates overdue ones"))
+        "how often the SLA sweep checks open tickets and escalates overdue ones; it also gives back "
+        "conversations whose staff fell silent and tells waiting guests when the first answer runs late"))
     nightly_time: time = Field(default=time(3, 0), description=(
         "hotel time of the nightly run: loyalty points, tiers, RFM segments and the customer pyramid, then "
         "the retention purge"))

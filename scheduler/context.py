@@ -35,6 +35,7 @@ class CampaignContext:
     complaint_department: str = "guest_relations"
     complaint_respond_minutes: int = 5
     complaint_resolve_minutes: int = 120
+    handoff_release_minutes: int = 30  # staff silence after which the bot takes a held conversation back
 
     def locale(self, language: str | None) -> str:
         return language if language in self.languages else self.default_language

@@ -1,4 +1,5 @@
-"""Every timed job by name: the campaign sweeps, the SLA sweep and the nightly CRM recomputation.
+"""Every timed job by name: the campaign sweeps, the SLA sweep (with the hand-off sweep) and the nightly CRM
+recomputation.
 
 The APScheduler jobs (scheduler/jobs.py), the CLI (`concierge campaigns run NAME`) and the tests all go
 through ``run_job``, so there is one code path whatever triggered it.
@@ -15,6 +16,7 @@ from crm.db import Database
 from crm.maintenance import purge_messages
 from crm.types import utcnow
 from scheduler.context import CampaignContext, local_day
+from scheduler.handoff import sweep_handoffs
 from scheduler.planners import CAMPAIGNS
 from scheduler.runner import CampaignRunner, Progress, RunReport
 from scheduler.sla import sweep_sla
@@ -49,12 +51,15 @@ class LifecycleService:
         if name in CAMPAIGNS:
             report: RunReport = await self.runner.run(name, now, progress)
             return report.summary()
-        if name == SLA:
+        if name == SLA:  # the overdue tickets, then what their waiting guests are told
             escalated = await sweep_sla(self.db, self.ctx, now)
-            if escalated:
+            held = await sweep_handoffs(self.db, self.ctx, now)
+            if escalated or held.returned or held.told_late:
                 self.on_queued()
-                log.info("SLA sweep escalated %d tickets", escalated)
-            return f"sla: escalated {escalated} tickets"
+                log.info("SLA sweep escalated %d tickets, returned %d conversations to the bot, told %d "
+                         "waiting guests it runs late", escalated, held.returned, held.told_late)
+            return (f"sla: escalated {escalated} tickets, {held.returned} conversations returned to the bot, "
+                    f"{held.told_late} waiting guests told it runs late")
         if name == NIGHTLY:
             return await self.nightly(now)
         raise KeyError(f"unknown job {name!r}; known: {', '.join(JOBS)}")

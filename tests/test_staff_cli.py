@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import os
@@ -44,10 +45,39 @@ def test_staff_add_list_and_password(monkeypatch: pytest.MonkeyPatch, tmp_path: 
                 stdin="long enough pw\n") == 1
     assert "unknown department" in capsys.readouterr().err
     assert _run(monkeypatch, data, "staff", "list") == 0
-    assert "zhang.wei\tagent\thousekeeping telegram" in capsys.readouterr().out
+    assert "zhang.wei\tagent\thousekeeping\t- telegram" in capsys.readouterr().out
     assert _run(monkeypatch, data, "staff", "password", "zhang.wei", "--password-stdin", stdin="a new password\n") == 0
     with pytest.raises(SystemExit):
         _run(monkeypatch, data, "staff", "add", "y", "--role", "owner", "--password-stdin", stdin="long enough pw\n")
+
+
+def test_staff_add_sets_the_members_language(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The boss reads English in a Simplified Chinese hotel: his Telegram cards and answers follow
+    ``StaffUser.language``, which only the dashboard's database could set before."""
+    data = tmp_path / "data"
+    assert _run(monkeypatch, data, "staff", "add", "boss", "--role", "manager", "--telegram-id", "7",
+                "--language", "en", "--password-stdin", stdin="a long password\n") == 0
+    assert "added boss (manager, en)" in capsys.readouterr().out
+    assert _run(monkeypatch, data, "staff", "add", "li.na", "--role", "agent", "--department", "housekeeping",
+                "--password-stdin", stdin="a long password\n") == 0
+    assert _run(monkeypatch, data, "staff", "list") == 0
+    listed = capsys.readouterr().out
+    assert "boss\tmanager\t-\ten telegram" in listed and "li.na\tagent\thousekeeping\t-" in listed
+    with pytest.raises(SystemExit):  # only a language the catalogs have
+        _run(monkeypatch, data, "staff", "add", "x", "--role", "agent", "--language", "fr", "--password-stdin",
+             stdin="long enough pw\n")
+    assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+    async def languages() -> dict[str, str | None]:
+        database = Database(f"sqlite+aiosqlite:///{data}/concierge.db")
+        try:
+            async with database.read() as session:
+                return {name: (await find_by_name(session, name)).language for name in ("boss", "li.na")}  # type: ignore[union-attr]
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(languages()) == {"boss": "en", "li.na": None}
 
 
 def test_db_upgrade_and_purge_on_a_fresh_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

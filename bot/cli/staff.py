@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.cli.common import open_store, settings_of
 from crm.staff import ROLES, StaffError
+from handlers.i18n import LOCALES
 
 
 def add_staff_commands(subparsers: Any) -> None:
@@ -25,6 +26,8 @@ def add_staff_commands(subparsers: Any) -> None:
     add.add_argument("--role", choices=ROLES, required=True)
     add.add_argument("--department", default=None, help="a department code from config.yaml (agents see its tickets)")
     add.add_argument("--telegram-id", type=int, default=None, help="Telegram user id, to act from the staff chat")
+    add.add_argument("--language", choices=LOCALES, default=None,
+                     help="language of the member's Telegram cards and answers (default: the hotel's)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=_add)
 
@@ -94,8 +97,9 @@ def _add(args: argparse.Namespace) -> int:
         if args.department and args.department not in settings.departments:
             raise StaffError(f"unknown department {args.department!r} (one of {', '.join(settings.departments)})")
         user = await add_staff(session, args.name, args.role, args.password, department=args.department,
-                               telegram_user_id=args.telegram_id, actor="cli")
-        print(f"added {user.name} ({user.role}{', ' + user.department if user.department else ''})")
+                               telegram_user_id=args.telegram_id, language=args.language, actor="cli")
+        details = ", ".join(filter(None, (user.role, user.department, user.language)))
+        print(f"added {user.name} ({details})")
 
     return _run_with_password(args, work)
 
@@ -107,7 +111,7 @@ def _list(args: argparse.Namespace) -> int:
         for user in await list_staff(session):
             state = "" if user.active else " (inactive)"
             telegram = " telegram" if user.telegram_user_id else ""
-            print(f"{user.name}\t{user.role}\t{user.department or '-'}{telegram}{state}")
+            print(f"{user.name}\t{user.role}\t{user.department or '-'}\t{user.language or '-'}{telegram}{state}")
 
     return _run(args, work)
 
