@@ -291,5 +291,10 @@ async def test_a_late_staff_reply_without_a_template_is_held_and_staff_are_told_
             row = (await session.execute(query)).scalars().one()
         assert row.status == "held" and "24-hour" in (row.last_error or "")
         assert all("late check-out" not in message.text for message in whatsapp.to(guest))
+        async with staff_helpers.client() as manager:  # the ticket's timeline says so too
+            await staff_helpers.login(manager, app, staff_helpers.MANAGER)
+            async with manager.get(staff_helpers.base(app) + "/staff/tickets/1") as response:
+                page = await response.text()
+        assert "消息已暂扣" in page and "WhatsApp" in page
     finally:
         await app.stop()

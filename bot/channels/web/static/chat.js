@@ -137,6 +137,7 @@
           if (response.status >= 500) throw new Error("HTTP " + response.status);
           answer = await response.json();
         } catch (err) {
+          setBusy(0);  // an outage now, whatever the server said before
           setOffline(true);
           retryLater();
           return;
