@@ -114,6 +114,7 @@ class Concierge:
             live.wake()  # an open dashboard hears of a new ticket or a guest's message at once
 
         self.pipeline.on_processed = processed
+        self.deliverer.on_held = live.wake  # a message its channel would not take: staff hear at once
         if telegram.enabled:
             self.telegram = TelegramChannel(telegram, self.pipeline, self.deliverer, self.limiter)
             if self.telegram.uses_webhook:

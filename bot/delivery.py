@@ -108,6 +108,7 @@ class Deliverer:
     def __init__(self, db: Database, *, batch: int = 200, bulk_batch: int = 25, idle_seconds: float = 1.0) -> None:
         self.db = db
         self.on_uncertain: outbox.Report | None = None  # staff are told, in the recovery's transaction (bot.app)
+        self.on_held: Callable[[], None] | None = None  # a row was held for staff: the live dashboard looks now
         # (guest's zone, now) → when quiet hours end, or now outside them (bot.app, from config)
         self.quiet_until: Callable[[str, datetime], datetime] | None = None
         self.time_shift = timedelta(0)  # the guests' time minus the real one, for those checks (tests travel in time)
@@ -284,7 +285,9 @@ class Deliverer:
             external_id = await sender(row)
         except SendError as error:
             if error.hold:
-                await outbox.mark(self.db, row.id, "held", error.reason)
+                await outbox.hold(self.db, row, error.reason)
+                if self.on_held is not None:
+                    self.on_held()
             elif error.outcome_unknown and row.kind == "campaign":
                 await outbox.mark(self.db, row.id, "unknown", error.reason)
             elif not error.retry:

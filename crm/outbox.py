@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from crm.db import Database
-from crm.models import Outbox
+from crm.models import Outbox, Ticket
+from crm.tickets import add_event
 from crm.types import UTCDateTime, utcnow
 
 _TABLE = Outbox.__table__  # type: ignore[attr-defined]
@@ -271,6 +272,22 @@ async def mark(db: Database, outbox_id: int, status: str, error: str | None = No
         await session.execute(
             update(Outbox).where(Outbox.id == outbox_id).values(status=status, last_error=error)  # type: ignore[arg-type]
         )
+
+
+HELD_EVENT = "held"  # the ticket timeline's event for a message its channel would not take now
+
+
+async def hold(db: Database, row: Outbox, reason: str) -> None:
+    """The row may not be sent now (outside the channel's customer-service window, no template): held,
+    and — when it belongs to a ticket — an event on the ticket's timeline in the same transaction, which
+    the live dashboard announces (bot.staff.live): staff hear of it, it is never silently kept back."""
+    async with db.write(short=True) as session:
+        await session.execute(
+            update(Outbox).where(Outbox.id == row.id).values(status="held", last_error=reason)  # type: ignore[arg-type]
+        )
+        ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+        if ticket is not None:
+            await add_event(session, ticket, HELD_EVENT, actor=row.channel, note=row.text)
 
 
 async def mark_attempt(db: Database, outbox_ids: list[int]) -> None:

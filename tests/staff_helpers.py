@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -59,3 +60,25 @@ async def reply_on_ticket(http: aiohttp.ClientSession, app: Concierge, ticket_id
     async with http.post(base(app) + f"/staff/tickets/{ticket_id}/reply", data={"csrf": token, "text": text}) as response:
         assert response.status == 200
         return await response.text()
+
+
+async def next_news(stream: aiohttp.ClientResponse) -> dict[str, Any]:
+    """The next SSE message on the stream (comments and heartbeats skipped)."""
+    event, data = "", ""
+    while True:
+        line = (await stream.content.readline()).decode()
+        assert line, "the stream ended"
+        line = line.rstrip("\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            data = line[6:]
+        elif line == "" and data:
+            return {"event": event, **json.loads(data)}
+
+
+async def open_stream(http: aiohttp.ClientSession, app: Concierge) -> aiohttp.ClientResponse:
+    stream = await http.get(base(app) + "/staff/events", timeout=aiohttp.ClientTimeout(total=30))
+    assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+    assert (await stream.content.readline()).startswith(b"retry:")  # subscribed from here on
+    return stream

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from playwright.async_api import Page, expect
+from sqlalchemy import func
 from sqlmodel import select
 
 from bot.app import Concierge
-from crm.models import Booking, Ticket
+from bot.channels.web.chat import LIMITS_KEY
+from crm.models import Booking, Guest, Message, Ticket
+from nlp import Analyzer
 from tests.browser import chromium
+from tests.conftest import SettingsFactory, running
+from tests.staff_helpers import MANAGER, add_team, login, reply_on_ticket
+from tests.staff_helpers import client as staff_client
 
 
 async def _send(page: Page, text: str) -> None:
@@ -67,3 +73,48 @@ async def test_new_guest_in_the_browser(web_bot: Concierge) -> None:
         tickets = (await session.execute(select(Ticket.category).order_by(Ticket.id))).scalars().all()
     assert booking.status == "cancelled" and booking.room_type == "suite"
     assert list(tickets) == ["housekeeping", "complaint", "maintenance", "other"]  # the fault: a work order too
+
+
+async def test_a_guest_over_the_new_chat_limit_is_told_and_answered_when_the_window_passes(
+    make_settings: SettingsFactory, analyzer: Analyzer
+) -> None:
+    """One new chat per minute per address: a second browser's guest sees a polite line in their language,
+    and their message goes out by itself after Retry-After (same id: answered once), staff replies too."""
+    async with running(make_settings(CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE="1"), analyzer) as app:
+        now = [1000.0]  # the limiter's clock, moved by the test; the page's clock is Playwright's
+        app.web_app[LIMITS_KEY].new_sessions.clock = lambda: now[0]
+        await add_team(app)
+        url = f"http://127.0.0.1:{app.port}/"
+        async with chromium() as browser:
+            first = await browser.new_page(locale="en-US")
+            await first.goto(url)
+            await expect(first.locator(".msg--bot").first).to_contain_text("Welcome")
+            await expect(first.locator("#busy")).to_be_hidden()
+
+            second = await (await browser.new_context(locale="en-US")).new_page()
+            await second.clock.install()  # its timers run on: the test fast-forwards past Retry-After
+            await second.goto(url)
+            await expect(second.locator("#busy")).to_be_visible()
+            await expect(second.locator("#busy")).to_contain_text("Many guests are starting a chat")
+            await expect(second.locator("#status")).to_be_hidden()  # not an outage
+            await second.fill("#text", "I'd like to talk to a person")
+            await second.click("#send")
+            await expect(second.locator(".msg--guest.msg--sending")).to_have_count(1)
+            assert await second.locator(".msg--bot").count() == 0
+
+            now[0] += 60  # the window passes (server), and the page's Retry-After wait (browser)
+            await second.clock.fast_forward(60_000)
+            await expect(second.locator(".msg--bot").first).to_contain_text("Welcome")
+            await expect(second.locator(".msg--bot").last).to_contain_text("#1")
+            await expect(second.locator("#busy")).to_be_hidden()
+            await expect(second.locator(".msg--sending")).to_have_count(0)
+
+            async with staff_client() as staff:  # the refused socket connected again once the session was in
+                await login(staff, app, MANAGER)
+                await reply_on_ticket(staff, app, 1, "Hello, this is the front desk")
+            await expect(second.locator(".msg--staff")).to_contain_text("this is the front desk")
+
+        async with app.db.read() as session:
+            handoff = (await session.execute(select(Message).where(Message.text == "I'd like to talk to a person"))).all()
+            guests = (await session.execute(select(func.count()).select_from(Guest))).scalar_one()
+        assert len(handoff) == 1 and guests == 2  # re-sent with the same id: processed once

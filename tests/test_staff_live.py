@@ -3,20 +3,18 @@ and in chromium: a guest writes in the web chat and the open queue page shows th
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-import aiohttp
 
 import pytest
 
 from bot.app import Concierge
 from crm.types import utcnow
-from tests.staff_helpers import CHEF, MANAGER, PASSWORD, add_team, base, client, login, reply_on_ticket, say
+from tests.staff_helpers import (
+    CHEF, MANAGER, PASSWORD, add_team, base, client, login, next_news, open_stream, reply_on_ticket, say,
+)
 
 CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("CONCIERGE_SCREENSHOT_DIR")  # set to keep the screenshots (the note describes them)
@@ -40,49 +38,27 @@ async def app(web_bot: Concierge) -> AsyncIterator[Concierge]:
     yield web_bot
 
 
-async def _next_news(stream: aiohttp.ClientResponse) -> dict[str, Any]:
-    """The next SSE message on the stream (comments and heartbeats skipped)."""
-    event, data = "", ""
-    while True:
-        line = (await stream.content.readline()).decode()
-        assert line, "the stream ended"
-        line = line.rstrip("\n")
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: "):
-            data = line[6:]
-        elif line == "" and data:
-            return {"event": event, **json.loads(data)}
-
-
-async def _open_stream(http: aiohttp.ClientSession, app: Concierge) -> aiohttp.ClientResponse:
-    stream = await http.get(base(app) + "/staff/events", timeout=aiohttp.ClientTimeout(total=30))
-    assert stream.status == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
-    assert (await stream.content.readline()).startswith(b"retry:")  # subscribed from here on
-    return stream
-
-
 async def test_new_tickets_guest_messages_and_sla_breaches_stream_to_the_dashboard(app: Concierge) -> None:
     async with client() as manager, client() as chef, client() as guest:
         await login(manager, app, MANAGER)
         await login(chef, app, CHEF)
-        manager_stream = await _open_stream(manager, app)
-        chef_stream = await _open_stream(chef, app)
+        manager_stream = await open_stream(manager, app)
+        chef_stream = await open_stream(chef, app)
         await say(guest, app, "live", "转人工")  # a front-desk ticket: not the chef's to see
         await say(guest, app, "live-2", "1203 房间想点一份炒饭送餐")  # food & beverage
-        news = await _next_news(manager_stream)
+        news = await next_news(manager_stream)
         assert (news["event"], news["ticket"], news["url"]) == ("ticket", 1, "/staff/tickets/1")
         assert "新工单 #1" in news["title"] and "转人工" in news["text"]
-        assert (await _next_news(chef_stream))["ticket"] == 2  # the chef's first news is their own department's
-        assert (await _next_news(manager_stream))["ticket"] == 2
+        assert (await next_news(chef_stream))["ticket"] == 2  # the chef's first news is their own department's
+        assert (await next_news(manager_stream))["ticket"] == 2
 
         await reply_on_ticket(manager, app, 1, "您好，请问有什么可以帮您？")  # the manager holds the conversation
         await say(guest, app, "live", "好的，我在房间等您")
-        news = await _next_news(manager_stream)
+        news = await next_news(manager_stream)
         assert (news["event"], news["ticket"], news["text"]) == ("message", 1, "好的，我在房间等您")
 
         await app.scheduler.service.run_job("sla", utcnow() + timedelta(hours=3))
-        breaches = {(await _next_news(manager_stream))["ticket"] for _ in range(2)}
+        breaches = {(await next_news(manager_stream))["ticket"] for _ in range(2)}
         assert breaches == {1, 2}
         manager_stream.close()
         chef_stream.close()

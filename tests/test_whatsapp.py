@@ -257,3 +257,44 @@ async def test_without_a_template_a_late_message_is_held_for_staff(
         assert sum("taxi" in message.text for message in whatsapp.to(guest)) == 1
     finally:
         await app.stop()
+
+
+async def test_a_late_staff_reply_without_a_template_is_held_and_staff_are_told_live(
+    make_settings: SettingsFactory, analyzer: Analyzer, whatsapp: FakeWhatsApp, client: aiohttp.ClientSession
+) -> None:
+    """Issue 17: "held and shown to staff, never dropped" — an open dashboard hears of it at once."""
+    app = Concierge(make_settings(**whatsapp.env()), analyzer=analyzer)  # no templates configured
+    await app.start()
+    try:
+        guest = "8613800000005"
+        await _send(whatsapp, client, app, guest, whatsapp.text_message(guest, "转人工"))  # hand-off ticket #1
+        async with app.db.write() as session:  # the guest last wrote two days ago
+            await session.execute(
+                update(Message).where(Message.direction == "in").values(created_at=utcnow() - timedelta(days=2))
+            )
+            guest_id = (await session.execute(select(Guest.id))).scalar_one()
+        whatsapp.last_heard[guest] = 0
+        await staff_helpers.add_team(app)
+        async with staff_helpers.client() as manager:
+            await staff_helpers.login(manager, app, staff_helpers.MANAGER)
+            stream = await staff_helpers.open_stream(manager, app)
+            await staff_helpers.reply_on_ticket(manager, app, 1, "Your late check-out is confirmed")
+            news = await staff_helpers.next_news(stream)
+            while news["event"] != "held":
+                news = await staff_helpers.next_news(stream)
+            stream.close()
+        assert news["title"].startswith("发给") and "WhatsApp 的 24 小时客服窗口" in news["title"]
+        assert (news["url"], news["ticket"]) == (f"/staff/guests/{guest_id}", 1)
+        assert news["text"] == "Your late check-out is confirmed"
+        async with app.db.read() as session:
+            query = select(Outbox).where(Outbox.text == "Your late check-out is confirmed")
+            row = (await session.execute(query)).scalars().one()
+        assert row.status == "held" and "24-hour" in (row.last_error or "")
+        assert all("late check-out" not in message.text for message in whatsapp.to(guest))
+        async with staff_helpers.client() as manager:  # the ticket's timeline says so too
+            await staff_helpers.login(manager, app, staff_helpers.MANAGER)
+            async with manager.get(staff_helpers.base(app) + "/staff/tickets/1") as response:
+                page = await response.text()
+        assert "消息已暂扣" in page and "WhatsApp" in page
+    finally:
+        await app.stop()

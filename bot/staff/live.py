@@ -1,6 +1,7 @@
 """The live dashboard: Server-Sent Events at ``/staff/events``.
 
-New tickets, guest messages on conversations staff hold and SLA breaches reach an open dashboard without
+New tickets, guest messages on conversations staff hold, SLA breaches and messages a channel would not
+take now (held outside WhatsApp's or WeChat's customer-service window) reach an open dashboard without
 a reload — for a hotel without Telegram the only way "the duty manager has been notified" comes true.
 
 The feed is the ticket timeline itself (``ticketevent``): every one of those happenings already writes an
@@ -26,9 +27,10 @@ from sqlmodel import select
 
 from bot.staff.auth import StaffContext, guarded
 from bot.staff.deps import StaffDeps
-from bot.staff.formatting import category, department
+from bot.staff.formatting import category, department, guest_label
 from crm.db import Database
-from crm.models import Ticket, TicketEvent
+from crm.models import Guest, Ticket, TicketEvent
+from crm.outbox import HELD_EVENT
 from crm.ticket_work import can_see
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ LIVE_KINDS: Final = {  # timeline event → what the dashboard announces
     "guest_wrote": "message",
     "guest_chased": "message",
     "guest_not_solved": "reopened",
+    HELD_EVENT: "held",  # written by crm.outbox.hold; the news links to the guest's page, where held rows are
 }
 SLA_ACTOR: Final = "sla"  # an "escalated" event by the SLA sweep is a breach
 POLL_SECONDS: Final = 1.0  # how stale another worker's news may be; this process's own come at once
@@ -54,9 +57,10 @@ class News:
     """One happening worth telling staff, before it is worded for a reader."""
 
     id: int
-    kind: str  # ticket | message | reopened | sla
+    kind: str  # ticket | message | reopened | sla | held
     event: TicketEvent
     ticket: Ticket
+    guest_name: str = ""
 
 
 class LiveFeed:
@@ -117,10 +121,11 @@ class LiveFeed:
     async def _poll(self) -> None:
         async with self.db.read(short=True) as session:
             rows = (await session.execute(
-                select(TicketEvent, Ticket).join(Ticket, Ticket.id == TicketEvent.ticket_id)  # type: ignore[arg-type]
+                select(TicketEvent, Ticket, Guest.name).join(Ticket, Ticket.id == TicketEvent.ticket_id)  # type: ignore[arg-type]
+                .join(Guest, Guest.id == Ticket.guest_id, isouter=True)  # type: ignore[arg-type]
                 .where(TicketEvent.id > (self._cursor or 0) - LOOKBACK).order_by(TicketEvent.id).limit(BATCH + LOOKBACK)  # type: ignore[arg-type,operator]
             )).all()
-        for event, ticket in rows:
+        for event, ticket, guest_name in rows:
             if event.id in self._seen or (event.id or 0) <= self._floor:
                 continue
             self._seen.append(event.id or 0)
@@ -128,7 +133,7 @@ class LiveFeed:
             kind = SLA_ACTOR if event.kind == "escalated" and event.actor == SLA_ACTOR else LIVE_KINDS.get(event.kind)
             if kind is None:
                 continue
-            news = News(event.id or 0, kind, event, ticket)
+            news = News(event.id or 0, kind, event, ticket, guest_name or "")
             for queue in list(self._subscribers):
                 try:
                     queue.put_nowait(news)
@@ -153,6 +158,15 @@ def add_routes(app: web.Application, deps: StaffDeps) -> LiveFeed:
 
 def _worded(ctx: StaffContext, news: News) -> dict[str, object]:
     ticket = news.ticket
+    if news.kind == "held":  # the message is on the guest's page; the channel it was meant for is the actor
+        window = ctx.t_or(f"dash.window.{news.event.actor}", ctx.t("dash.window.other"))
+        return {
+            "kind": news.kind,
+            "ticket": ticket.id,
+            "title": ctx.t("dash.live.held", guest=guest_label(ctx, ticket.guest_id, news.guest_name), window=window),
+            "text": news.event.note[:300],
+            "url": f"/staff/guests/{ticket.guest_id}",
+        }
     what = f"{category(ctx, ticket.category)} · {department(ctx, ticket.department)}"
     return {
         "kind": news.kind,

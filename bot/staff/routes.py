@@ -185,7 +185,7 @@ def _actor(ctx: StaffContext, actor: str, names: dict[int, str]) -> str:
     staff_id = parse_number(actor.removeprefix("staff:")) if actor.startswith("staff:") else None
     if staff_id is not None:
         return names.get(staff_id, actor)
-    return ctx.t_or(f"dash.author.{actor}", actor)
+    return ctx.t_or(f"dash.author.{actor}", ctx.t_or(f"dash.channel.{actor}", actor))  # a channel: a held message
 
 
 @guarded("agent")

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot import static_files
 from bot.channels.web.history import MIN_SESSION, conversation
@@ -125,11 +125,16 @@ async def chat_history(request: web.Request) -> web.Response:
     return web.json_response({"messages": messages}, dumps=_dumps, headers={"Cache-Control": "no-store"})
 
 
+PAGE_TEXTS: Final = ("busy",)  # the page's own lines (catalog keys ``page.<name>``), beside the bot's replies
+
+
 async def chat_hotel(request: web.Request) -> web.Response:
-    """The hotel's name for the page's header, in the page's language."""
-    settings = request.app[PIPELINE_KEY].settings
+    """The hotel's name for the page's header and the page's own lines, in the page's language."""
+    pipeline = request.app[PIPELINE_KEY]
+    settings = pipeline.settings
     locale = normalize_locale(request.query.get("lang")) or settings.default_language
-    return web.json_response({"name": localize(settings.hotel.names, locale)}, dumps=_dumps)
+    texts = {name: pipeline.catalog.text(locale, f"page.{name}") for name in PAGE_TEXTS}
+    return web.json_response({"name": localize(settings.hotel.names, locale), "texts": texts}, dumps=_dumps)
 
 
 async def chat_socket(request: web.Request) -> web.WebSocketResponse:
@@ -151,9 +156,12 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
         push.subscribe(session, socket)
         return None
 
-    if _SESSION.match(request.query.get("session", "")):
-        await subscribe(request.query["session"])
     try:
+        if _SESSION.match(request.query.get("session", "")):
+            refusal = await subscribe(request.query["session"])
+            if refusal is not None:  # the page waits until its session is let in, then connects again
+                await socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=refusal.encode()[:120])
+                return socket
         async for frame in socket:
             if frame.type != WSMsgType.TEXT:
                 continue

@@ -1,5 +1,6 @@
 // Staff dashboard: SLA countdowns that keep ticking, and the live feed (/staff/events, Server-Sent Events):
-// new tickets, guests writing on conversations staff hold and SLA breaches appear without a reload, with
+// new tickets, guests writing on conversations staff hold, SLA breaches and messages held outside a
+// channel's window (linking to the guest's page) appear without a reload, with
 // an opt-in browser notification and sound. Everything else works without this script.
 (function () {
   "use strict";
@@ -103,7 +104,7 @@
       announce(news);
       refresh(news);
     };
-    for (const kind of ["ticket", "message", "reopened", "sla"]) source.addEventListener(kind, onNews);
+    for (const kind of ["ticket", "message", "reopened", "sla", "held"]) source.addEventListener(kind, onNews);
     source.addEventListener("open", function () {
       // After a dropped connection (a restart, a network blip) what happened meanwhile was not streamed:
       // bring the queue up to date once.

@@ -6,6 +6,11 @@
 // and never processes it twice). On load the conversation comes back from /api/chat/history, so what
 // staff wrote while the tab was closed appears in context. Guest messages go over HTTP; the WebSocket
 // only brings what staff write.
+//
+// A refusal for too many new chats from the guest's address (429) is not an outage: the page says so
+// politely in the guest's language (the server's ``texts.busy``) and re-sends after Retry-After, same ids.
+// A socket refused for the same reason is closed with 1013 (try again later); it connects again once the
+// session has been let in.
 (function () {
   "use strict";
   const SESSION_KEY = "concierge.session";
@@ -15,6 +20,7 @@
   const input = document.getElementById("text");
   const header = document.getElementById("hotel");
   const status = document.getElementById("status");
+  const busy = document.getElementById("busy");
   const lang = navigator.language || "";
   let session = localStorage.getItem(SESSION_KEY) || "";
   if (!/^[0-9a-f]{32,}$/.test(session)) {  // 128 random bits: the session is the guest's only key
@@ -25,6 +31,8 @@
   let flushing = false;
   let retryTimer = null;
   let retryDelay = 1000;
+  let busyUntil = 0;  // Date.now() before which the server asked us not to try again (Retry-After)
+  let socketDeferred = false;  // the socket was refused with the session: connect once the session is in
   const shownLines = new Set();  // history ids on the page: a staff message pushed again is not shown twice
 
   function newId() {
@@ -85,6 +93,16 @@
     status.hidden = !offline;
   }
 
+  function setBusy(seconds) {
+    busy.hidden = seconds <= 0;
+    busyUntil = seconds > 0 ? Date.now() + seconds * 1000 : 0;
+  }
+
+  function retryAfter(response) {
+    const seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+    return seconds > 0 ? Math.min(seconds, 3600) : 5;
+  }
+
   function answered(message, answer) {
     pending = pending.filter((m) => m.id !== message.id);
     savePending();
@@ -94,8 +112,9 @@
     for (const reply of answer.replies || []) show(reply.text, "bot", reply.buttons);
   }
 
-  // Sends what is pending, one at a time and in order; on a network error or a 5xx/429 it waits (1 s,
-  // doubling up to 15 s) and tries again with the same ids, for as long as it takes.
+  // Sends what is pending, one at a time and in order; on a network error or a 5xx it waits (1 s,
+  // doubling up to 15 s), on a 429 as long as Retry-After says, and tries again with the same ids, for as
+  // long as it takes.
   async function flush() {
     if (flushing) return;
     flushing = true;
@@ -109,29 +128,39 @@
             headers: { "Content-Type": "application/json" },
             body: JSON.stringify(Object.assign({ session: session, lang: lang, id: message.id }, message.fields)),
           });
-          if (response.status >= 500 || response.status === 429) throw new Error("HTTP " + response.status);
+          if (response.status === 429) {
+            setOffline(false);
+            setBusy(retryAfter(response));
+            retryLater(busyUntil - Date.now());
+            return;
+          }
+          if (response.status >= 500) throw new Error("HTTP " + response.status);
           answer = await response.json();
         } catch (err) {
+          setBusy(0);  // an outage now, whatever the server said before
           setOffline(true);
           retryLater();
           return;
         }
         setOffline(false);
+        setBusy(0);
         retryDelay = 1000;
         answered(message, answer);
       }
+      if (socketDeferred) { socketDeferred = false; connect(); }  // the session is in now
     } finally {
       flushing = false;
     }
   }
 
-  function retryLater() {
+  function retryLater(delay) {
     if (retryTimer) return;
-    retryTimer = setTimeout(() => { retryTimer = null; flush(); }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 15000);
+    retryTimer = setTimeout(() => { retryTimer = null; flush(); }, delay || retryDelay);
+    if (!delay) retryDelay = Math.min(retryDelay * 2, 15000);
   }
 
   function retryNow() {
+    if (Date.now() < busyUntil) return;  // asked to wait: the timer set for then stays
     if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
     retryDelay = 1000;
     flush();
@@ -161,7 +190,10 @@
       shownLines.add(answer.message_id);
       for (const reply of answer.replies || []) show(reply.text, "staff", reply.buttons, answer.staff_name);
     });
-    socket.addEventListener("close", () => setTimeout(connect, 2000));
+    socket.addEventListener("close", (event) => {
+      if (event.code === 1013 && pending.length) { socketDeferred = true; return; }  // see flush()
+      setTimeout(connect, 2000);
+    });
   }
 
   async function getJson(path) {
@@ -176,6 +208,7 @@
   async function start() {
     const hotel = await getJson("/api/chat/hotel?lang=" + encodeURIComponent(lang));
     if (hotel && hotel.name) { header.textContent = hotel.name; document.title = hotel.name; }
+    if (hotel && hotel.texts && hotel.texts.busy) busy.textContent = hotel.texts.busy;
     const history = await getJson("/api/chat/history?session=" + session);
     const messages = (history && history.messages) || [];
     for (const m of messages) {
