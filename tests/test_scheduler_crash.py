@@ -119,7 +119,10 @@ async def test_sigkill_during_delivery_then_restart_greets_everyone_once(
         await app.stop()
     received = Counter(message.chat_id for message in fake_api.sent)
     assert max(received.values()) == 1, "somebody was greeted twice"
-    assert statuses["sent"] + statuses["unknown"] == guests and statuses["unknown"] <= 2
+    # "unknown" is what was on the wire at the kill: sends start 1/25 s apart, so on a quiet machine one or
+    # two; never more than the requests the sender lets be in flight at once
+    assert statuses["sent"] + statuses["unknown"] == guests
+    assert statuses["unknown"] <= settings.telegram.max_concurrent_sends
     missing = guests - len(received)
     assert missing <= statuses["unknown"]  # only a request cut off on the wire can be missing, and staff see it
     assert fake_api.too_many == 0
