@@ -76,6 +76,7 @@ async def test_staff_silence_gives_the_conversation_back_and_the_waiting_guest_i
             summary = await _sweep(app, 31)
             told = await _frame(socket)  # without the guest writing again
             assert "暂时没有回复" in told["replies"][0]["text"]
+            assert told["from"] == "bot"  # the bot speaks again: the page must not show it as a nameless staff reply
             assert "1 conversations returned" in summary
 
             # the job again, and two workers' jobs at once: nobody is told twice

@@ -65,20 +65,23 @@ async def conversation(db: Database, session: str) -> list[dict[str, Any]]:
     return lines
 
 
-async def staff_line(db: Database, guest_id: int | None, ticket_id: int | None, text: str) -> tuple[str, str]:
-    """The history id and the author's name of a staff message being pushed to a web guest (from the line
-    logged with it): the page shows the name, and skips a message its history already showed."""
+async def pushed_line(db: Database, guest_id: int | None, ticket_id: int | None, text: str) -> tuple[str, str, str]:
+    """The history id, the author ("staff" or "bot") and the staff member's name of a message being pushed
+    to a web guest, from the line logged with it: the page shows a staff reply under its author's name and
+    a bot message sent later (a hand-back, a late notice) as the bot's, and skips what history showed."""
     if guest_id is None:
-        return "", ""
+        return "", "bot", ""
     async with db.read() as tx:
         found = (await tx.execute(
             select(Message.id, Message.author)
             .where(Message.guest_id == guest_id, Message.ticket_id == ticket_id, Message.text == text,
-                   Message.author.startswith("staff:"))  # type: ignore[attr-defined]
+                   Message.direction == "out")
             .order_by(Message.id.desc())  # type: ignore[union-attr]
             .limit(1)
         )).first()
         if found is None:
-            return "", ""
+            return "", "bot", ""
+        if not found[1].startswith("staff:"):
+            return f"m{found[0]}", "bot", ""
         user = await tx.get(StaffUser, parse_number(found[1].removeprefix("staff:")) or 0)
-    return f"m{found[0]}", user.name if user is not None else ""
+    return f"m{found[0]}", "staff", user.name if user is not None else ""

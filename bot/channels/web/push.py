@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from aiohttp import WSCloseCode, web
 
-from bot.channels.web.history import staff_line
+from bot.channels.web.history import pushed_line
 from bot.delivery import HELD
 from crm.db import Database
 from crm.models import Outbox
@@ -87,9 +87,9 @@ class WebPush:
         sockets = [s for s in self._sockets.get(row.chat_id or "", ()) if not s.closed]
         if not sockets:
             return HELD
-        line_id, name = await staff_line(self.db, row.guest_id, row.ticket_id, row.text)
+        line_id, author, name = await pushed_line(self.db, row.guest_id, row.ticket_id, row.text)
         frame = json.dumps({
-            "from": "staff", "staff_name": name, "message_id": line_id,
+            "from": author, "staff_name": name, "message_id": line_id,
             "replies": [{"text": row.text, "buttons": row.buttons}],
         }, ensure_ascii=False)
         delivered = 0

@@ -186,9 +186,10 @@
     socket.addEventListener("open", retryNow);  // the server is back: what waits goes now
     socket.addEventListener("message", (event) => {
       const answer = JSON.parse(event.data);
-      if (answer.from !== "staff" || shownLines.has(answer.message_id)) return;
+      // pushed by the hotel: a staff reply, or a bot message sent later (a hand-back, a late notice)
+      if ((answer.from !== "staff" && answer.from !== "bot") || shownLines.has(answer.message_id)) return;
       shownLines.add(answer.message_id);
-      for (const reply of answer.replies || []) show(reply.text, "staff", reply.buttons, answer.staff_name);
+      for (const reply of answer.replies || []) show(reply.text, answer.from, reply.buttons, answer.staff_name);
     });
     socket.addEventListener("close", (event) => {
       if (event.code === 1013 && pending.length) { socketDeferred = true; return; }  // see flush()
