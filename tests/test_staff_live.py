@@ -109,6 +109,8 @@ async def test_the_open_queue_shows_a_new_web_chat_ticket_without_a_reload(app: 
             notices = await staff.evaluate("window.notices")
             assert any("#1" in notice["title"] and "空调坏了" in notice["body"] for notice in notices)
             assert await staff.evaluate("window.beeps") >= 1
+            # the counts above the list are part of what is refreshed: two tickets waiting, not "0"
+            await staff.wait_for_selector("#queue-list .counts a:has-text('待认领 2')")
             await staff.screenshot(path=str(shots / "live-2-ticket-arrived.png"))
             await guest.screenshot(path=str(shots / "live-0-guest-chat.png"))
             await staff.click("#queue-list a[href='/staff/tickets/1']")
