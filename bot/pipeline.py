@@ -36,7 +36,7 @@ from handlers.context import Turn
 from handlers.flood import WINDOW as FLOOD_WINDOW
 from handlers.i18n import Catalog, normalize_locale, reply_language
 from handlers.router import handle
-from handlers.types import Button, Inbound, Reply
+from handlers.types import Button, Inbound, Reply, parse_number
 from nlp import Analysis, Analyzer
 from nlp.text import strip_markup
 
@@ -85,11 +85,11 @@ def _has_words(text: str) -> bool:
 
 async def _numbered_choice(session: AsyncSession, guest_id: int, inbound: Inbound) -> Inbound | None:
     """A bare number answering the choices the bot last offered on this channel, as that button press."""
-    text = inbound.text.strip()
-    if not text.isdigit() or len(text) > 2:
+    number = parse_number(inbound.text.strip())  # ASCII digits only: "²".isdigit(), but int("²") raises
+    if number is None or number > 99:
         return None
     buttons = await offered_buttons(session, guest_id, inbound.channel)
-    index = int(text) - 1
+    index = number - 1
     if not 0 <= index < len(buttons):
         return None
     return replace(inbound, button=buttons[index]["value"], text="")

@@ -229,3 +229,16 @@ async def test_unsubscribe_withdraws_consent_and_sends_nothing(
         ).all()
     assert row.marketing_consent is False and queued == []
     assert len(wechat.to(guest)) == 1
+
+
+async def test_odd_digits_after_numbered_choices_get_an_answer_not_a_traceback(
+    bot: Concierge, wechat: FakeWeChat, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """'²' and '٣' pass ``str.isdigit()`` but not ``int()``: a guest typing one where a number picks a choice
+    gets a reply like anyone else, and nothing fails in the log."""
+    guest = "oOddDigits"
+    asked = await _turn(wechat, client, bot, guest, "I'd like to book a room from Dec 24 for 3 nights")
+    assert "Which room type" in asked and CHOICE.search(asked)
+    for odd in ("²", "٣", "０"):
+        assert await _turn(wechat, client, bot, guest, odd)  # answered
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info], caplog.records[:3]
