@@ -35,6 +35,10 @@ class GuestLimits:
             return
         address = client_address(request, self.trusted)
         if not is_trusted_proxy(address, self.trusted) and not await self._exists(session):
+            # The page's socket and its first message arrive together: whichever passes the window first
+            # records the session, and the others (which were waiting on the store) must not count it again.
+            if self._known.get(session):
+                return
             wait = self.new_sessions.hit(address)
             if wait > 0:
                 raise TooMany(wait)
