@@ -94,6 +94,15 @@ class Backoff:
     def reset(self, key: str) -> None:
         self._failures.pop(key)
 
+    def refund(self, key: str) -> None:
+        """Take back one failure counted in advance for a try that turned out not to be one."""
+        entry = self._failures.get(key)
+        if entry is not None:
+            if entry[0] <= 1:
+                self._failures.pop(key)
+            else:
+                self._failures.put(key, (entry[0] - 1, entry[1]))
+
     def __len__(self) -> int:
         return len(self._failures)
 

@@ -147,6 +147,25 @@ async def test_spellings_of_one_name_share_its_counter_and_the_owner_gets_in_aft
         assert (await _login(http, bot, AGENT, "wrong wrong", "10.1.0.8")).status == 401  # counter reset
 
 
+async def test_guesses_sent_at_once_are_counted_before_they_are_checked(bot: Concierge, slow_hasher: SlowHasher) -> None:
+    """Each try was counted only after its check: twelve guesses sent together all found the name's counter
+    at zero and all reached the password check, so a script guessed a queue-full at a time instead of being
+    slowed after the free failures."""
+    free = bot.settings.limits.login_free_failures_per_name
+    async with client() as http:
+        guesses = [asyncio.create_task(_login(http, bot, AGENT, f"guess {n}", f"10.2.0.{n}")) for n in range(12)]
+        while sum(not task.done() for task in guesses) > free and not all(task.done() for task in guesses):
+            await asyncio.sleep(0.01)
+        slow_hasher.release.set()
+        statuses = [response.status for response in await asyncio.gather(*guesses)]
+        assert slow_hasher.started <= free
+        assert statuses.count(401) == free and statuses.count(429) == 12 - free
+        now = [0.0]
+        throttle = bot.web_app[THROTTLE_KEY]
+        throttle.by_name.clock = throttle.by_address.clock = lambda: now[0] + 10_000  # long after the wait
+        assert (await _login(http, bot, AGENT, PASSWORD, "10.2.0.99")).status == 303  # the owner still gets in
+
+
 async def test_one_address_guessing_many_names_is_slowed(bot: Concierge) -> None:
     now = [1000.0]
     throttle = bot.web_app[THROTTLE_KEY]

@@ -213,12 +213,27 @@ class LoginThrottle:
     def wait(self, key: str, address: str) -> float:
         return max(self.by_name.wait(key), self.by_address.wait(address))
 
+    def attempt(self, key: str, address: str) -> float:
+        """Seconds to wait, or 0 and the try counted as a failure now, before its check: tries sent at once
+        would otherwise all find the counter where it was and all be checked."""
+        wait = self.wait(key, address)
+        if wait == 0:
+            self.failed(key, address)
+        return wait
+
     def failed(self, key: str, address: str) -> None:
         self.by_name.failed(key)
         self.by_address.failed(address)
 
-    def succeeded(self, key: str) -> None:
+    def succeeded(self, key: str, address: str) -> None:
+        """The right password: the name starts afresh, and the address gets back the try counted for it."""
         self.by_name.reset(key)
+        self.by_address.refund(address)
+
+    def unchecked(self, key: str, address: str) -> None:
+        """A try refused before its check (the queue was full) was no guess."""
+        self.by_name.refund(key)
+        self.by_address.refund(address)
 
     async def verify(self, candidate: LoginCandidate, password: str) -> Verified | None:
         """The argon2 check in a thread, once a check slot is free; ``TooMany`` when too many wait."""
@@ -270,7 +285,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     deps = deps_of(request)
     throttle = request.app[THROTTLE_KEY]
     key, address = login_key(name), client_address(request, deps.settings.http.trusted_proxies)
-    wait = throttle.wait(key, address)
+    wait = throttle.attempt(key, address)
     if wait > 0:
         return _too_many(request, TooMany(wait))
     async with deps.db.read() as session:
@@ -278,6 +293,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     try:
         verified = await throttle.verify(candidate, password)  # between transactions: no lock held meanwhile
     except TooMany as busy:
+        throttle.unchecked(key, address)
         return _too_many(request, busy)
     token = None
     if verified is not None:
@@ -285,9 +301,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             user = await finish_login(session, verified)
             token = await open_session(session, user) if user is not None else None
     if token is None:
-        throttle.failed(key, address)
         return _login_form(request, secrets.token_urlsafe(24), catalog.text(locale, "dash.login.failed"), 401)
-    throttle.succeeded(key)
+    throttle.succeeded(key, address)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next") or "/staff/tickets")), headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=secure_request(request))
     response.del_cookie(LOGIN_COOKIE, path="/staff/login")
