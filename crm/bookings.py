@@ -207,9 +207,13 @@ async def upcoming_bookings(session: AsyncSession, guest_id: int, today: date) -
     return list(result.scalars())
 
 
-async def by_reference(session: AsyncSession, reference: str) -> Booking | None:
-    result = await session.execute(select(Booking).where(func.upper(Booking.reference) == reference.upper()))
-    return result.scalar_one_or_none()
+async def by_reference(session: AsyncSession, reference: str, *, lock: bool = False) -> Booking | None:
+    """``lock``: hold the row until commit, so proofs of ownership for one booking are checked one at a time
+    (each then sees the failures counted before it; SQLite's single writer does the same already)."""
+    query = select(Booking).where(func.upper(Booking.reference) == reference.upper())
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 ATTACH_WINDOW = timedelta(days=1)

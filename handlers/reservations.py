@@ -343,9 +343,9 @@ async def attach_on_text(turn: Turn) -> bool:
         await begin_attach(turn, str(named), then=slots.get("then"))
         return True
     reference = str(slots.get("reference", ""))
+    booking = await by_reference(turn.session, reference, lock=True)  # guesses sent at once wait their turn
     if await _attach_locked(turn, reference):  # locked meanwhile (from another account): no more guesses
         return True
-    booking = await by_reference(turn.session, reference)
     if booking is not None and _proves_ownership(booking, text):
         if booking.guest_id is not None and booking.guest_id != turn.guest.id:
             turn.join_guest = booking.guest_id  # the booker's profile: this channel joins it (e.g. WeChat)

@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime
 
 import aiohttp
 import pytest
+from sqlalchemy import func
 from sqlmodel import select
 
 from bot.app import Concierge
-from crm.models import Booking, ConversationState, Outbox
+from crm.models import AttachFailure, Booking, ConversationState, Outbox
 from nlp import Analyzer
 from tests.conftest import SettingsFactory
 from tests.flow_helpers import WebGuest
@@ -352,6 +353,25 @@ async def test_booking_takeover_is_counted_across_attempts_and_locked(bot: Conci
     async with bot.db.read() as session:
         owner_id = (await session.execute(select(Booking.guest_id))).scalar_one()
     assert booking.status == "confirmed" and booking.guest_id == owner_id and (booking.surname, booking.booker_name) == ("王", "王芳")
+
+
+async def test_guesses_sent_at_once_from_many_accounts_get_five_tries_in_all(
+    bot: Concierge, client: aiohttp.ClientSession
+) -> None:
+    """Each guess read the day's failures before any was written: on PostgreSQL twelve accounts guessing at
+    once were all checked, past the lock at five."""
+    owner = WebGuest(bot, client, "owner-session")
+    reference = await _book(owner, "12月24号入住大床房一晚，一个人", name="王芳")
+    attackers = [WebGuest(bot, client, f"attacker-{number:02d}-session") for number in range(12)]
+    for attacker in attackers:
+        await attacker.say(f"我的订单号是 {reference}")
+    answers = await asyncio.gather(*(attacker.say(f"guess{number}") for number, attacker in enumerate(attackers)))
+    assert sum("不匹配" in answer for answer in answers) + sum("暂时无法在线关联" in answer for answer in answers) == 12
+    async with bot.db.read() as session:
+        failures = (await session.execute(select(func.count()).select_from(AttachFailure))).scalar_one()
+    assert failures == 5, "every guess past the fifth was checked"
+    [booking] = await _bookings(bot)
+    assert booking.guest_id is not None and booking.surname == "王"
 
 
 async def test_one_guest_trying_many_references_is_stopped(bot: Concierge, client: aiohttp.ClientSession) -> None:
