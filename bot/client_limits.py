@@ -160,3 +160,32 @@ class Gate:
             yield
         finally:
             self._slots.release()
+
+
+class Pace:
+    """A steady rate per key with a burst (a token bucket that lends ahead): each event is given the moment
+    it may go, so a client sending faster than ``rate`` waits its turn instead of being refused, and costs
+    nothing while it waits. Only a wait beyond ``max_wait`` is refused (``TooMany``), so a client with many
+    connections cannot line up unbounded work either."""
+
+    def __init__(self, rate: float, burst: int, max_wait: float, *, capacity: int = CAPACITY,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_wait = max_wait
+        self.clock = clock
+        self._tokens: Lru[tuple[float, float]] = Lru(capacity)
+
+    def reserve(self, key: str) -> float:
+        """Seconds until this event may go (0: now), reserved; ``TooMany`` if that is beyond ``max_wait``."""
+        now = self.clock()
+        tokens, last = self._tokens.get(key) or (float(self.burst), now)
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate) - 1
+        wait = max(0.0, -tokens / self.rate)
+        if wait > self.max_wait:
+            raise TooMany(wait - self.max_wait)
+        self._tokens.put(key, (tokens, now))
+        return wait
+
+    def __len__(self) -> int:
+        return len(self._tokens)

@@ -366,6 +366,15 @@ class LimitsSettings(_Model):
         description="new web chat sessions one client address may start per minute (0 = no limit); "
         "a trusted proxy's own requests are not limited",
     )
+    web_messages_per_second: float = Field(
+        default=10.0, ge=0,
+        description="web chat messages one client address may send per second, after a burst of "
+        "web_message_burst (0 = no limit); faster ones wait their turn, and are refused (429) only when that "
+        "wait would pass 10 s. A trusted proxy's own requests are not limited",
+    )
+    web_message_burst: int = Field(
+        default=100, ge=1, description="web chat messages one client address may send at once before the pace applies"
+    )
     sessions_per_socket: int = Field(
         default=8, ge=1, le=1000, description="web chat sessions one WebSocket may subscribe to"
     )
@@ -513,6 +522,8 @@ ENV_OVERRIDES: dict[str, str] = {
     "CONCIERGE_METRICS_TOKEN": "http.metrics_token",
     "CONCIERGE_METRICS_LISTEN": "http.metrics_listen",
     "CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE": "limits.web_sessions_per_minute",
+    "CONCIERGE_LIMITS_WEB_MESSAGES_PER_SECOND": "limits.web_messages_per_second",
+    "CONCIERGE_LIMITS_WEB_MESSAGE_BURST": "limits.web_message_burst",
     "CONCIERGE_LOG_FORMAT": "logging.format",
 }
 

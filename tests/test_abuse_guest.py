@@ -15,6 +15,7 @@ from sqlmodel import select
 from bot.app import Concierge
 from crm.models import Guest
 from nlp import Analyzer
+from bot.channels.web.chat import LIMITS_KEY
 from tests.conftest import SettingsFactory, running
 
 ATTACKER, NEIGHBOUR = "203.0.113.5", "198.51.100.20"
@@ -65,6 +66,37 @@ async def test_a_new_sessions_requests_at_once_count_as_one_new_session(bot: Con
         for number in range(4):  # the limit is 5: the arriving session used one place, whatever its requests
             assert (await _chat(http, bot, f"next{number}", ATTACKER)).status == 200
         assert (await _chat(http, bot, "one-too-many", ATTACKER)).status == 429
+
+
+async def test_a_flooding_address_waits_its_turn_and_others_do_not(
+    make_settings: SettingsFactory, analyzer: Analyzer
+) -> None:
+    """One client answered as fast as it sent took most of the event loop (the other guests' replies took 3-5
+    times as long, `concierge bench abuse --only chat`). Now its messages past the burst wait for their turn
+    at the address's pace (and are still answered), a refusal comes only past the longest wait and not at
+    once, and a guest at another address is answered meanwhile."""
+    settings = make_settings(CONCIERGE_HTTP_TRUSTED_PROXIES="127.0.0.1", CONCIERGE_LIMITS_WEB_MESSAGES_PER_SECOND="2",
+                             CONCIERGE_LIMITS_WEB_MESSAGE_BURST="2")
+    async with running(settings, analyzer) as app, aiohttp.ClientSession() as http:
+        app.web_app[LIMITS_KEY].messages.max_wait = 1.0
+        assert (await _chat(http, app, "neighbour-session", NEIGHBOUR)).status == 200
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        finished: dict[int, float] = {}
+
+        async def flood(number: int) -> int:
+            response = await _chat(http, app, f"flooder-{number % 2}", ATTACKER)
+            finished[number] = loop.time() - started
+            return response.status
+
+        attack = [asyncio.create_task(flood(number)) for number in range(6)]
+        await asyncio.sleep(0.2)
+        assert (await _chat(http, app, "neighbour-session", NEIGHBOUR)).status == 200
+        waiting_when_neighbour_answered = sum(not task.done() for task in attack)
+        statuses = await asyncio.gather(*attack)
+    assert waiting_when_neighbour_answered >= 3
+    assert sorted(statuses) == [200, 200, 200, 200, 429, 429]  # 2 at once, 2 paced (0.5 s, 1 s), 2 past 1 s
+    assert max(finished.values()) >= 1.0  # the refusals too came only after the longest wait
 
 
 async def test_a_socket_subscribes_to_a_bounded_number_of_sessions(bot: Concierge) -> None:

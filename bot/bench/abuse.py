@@ -11,6 +11,9 @@ Three scenarios, each on a fresh data dir, bounded in count and time, loopback t
   0.5 s; prints the delay of their replies (goal ≤ 2 s), what reached the staff group (within its rate:
   ``limits.staff_alerts_per_window`` cards per window, then one digest) and whether the dashboard counts
   every ticket. The digest window is set to one minute here so the digest can be seen.
+- **chat flood** — ``--attackers`` connections from one address post 2 000-character messages on a few
+  sessions of their own as fast as they are answered, while guests chat; prints the guests' p50/p95 without
+  and during the flood and what the attacker got through.
 - **duplicates** — a primary and a ``--worker`` process on one store send ``--rows`` staff notices to a
   group paced 3 s apart (longer than the 30 s lease); counts messages sent twice (goal 0).
 
@@ -51,7 +54,7 @@ _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 def add_bench_abuse(bench_subparsers: Any) -> None:
     bench = bench_subparsers.add_parser("abuse", help="login flood, hand-off storm, double sends (issue 13)")
-    bench.add_argument("--only", choices=("login", "storm", "duplicates"), help="run one scenario")
+    bench.add_argument("--only", choices=("login", "chat", "storm", "duplicates"), help="run one scenario")
     bench.add_argument("--guests", type=int, default=10, help="web guests chatting during the login flood")
     bench.add_argument("--messages", type=int, default=20, help="per guest in the calm phase")
     bench.add_argument("--attackers", type=int, default=8)
@@ -170,6 +173,45 @@ async def login_flood(args: argparse.Namespace) -> None:
     print(f"    guest /api/chat without the flood: {_ms(calm)} ({len(calm)} round trips)")
     print(f"    guest /api/chat during the flood:  {_ms(flood)} ({len(flood)} round trips); "
           f"p95 ratio {flood_p95 / calm_p95:.2f} (goal ≤ 3 and < 100 ms)")
+
+
+# --- chat flood ----------------------------------------------------------------------------------------------
+async def _flooder(client: aiohttp.ClientSession, url: str, number: int, until: float, outcomes: Counter[int]) -> None:
+    sent = 0
+    while time.perf_counter() < until:
+        sent += 1
+        payload = {"session": f"flooder-session-{number % 3}", "text": "x" * 2000 + str(sent)}
+        async with client.post(url, json=payload, headers={"X-Forwarded-For": "203.0.113.66"}) as response:
+            await response.read()
+        outcomes[response.status] += 1
+
+
+async def chat_flood(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="concierge-abuse-") as tmp:
+        port = free_port()
+        process = _spawn(args, args.config, Path(tmp), port)
+        try:
+            await wait_healthy(port, process)
+            url = f"http://127.0.0.1:{port}/api/chat"
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
+                await asyncio.gather(*(_guest(client, url, n, [], lambda sent: sent < 3) for n in range(args.guests)))
+                calm: list[float] = []
+                await asyncio.gather(*(_guest(client, url, n, calm, lambda sent: sent < args.messages)
+                                       for n in range(args.guests)))
+                during: list[float] = []
+                outcomes: Counter[int] = Counter()
+                until = time.perf_counter() + args.flood_seconds
+                attack = asyncio.gather(*(_flooder(client, url, n, until, outcomes) for n in range(args.attackers)))
+                await asyncio.gather(*(_guest(client, url, n, during, lambda sent: time.perf_counter() < until)
+                                       for n in range(args.guests)))
+                await attack
+        finally:
+            stop(process)
+    print(f"  chat flood: {args.attackers} connections from one address, 3 sessions, 2 000-character messages for "
+          f"{args.flood_seconds:g} s: {sum(outcomes.values()) / args.flood_seconds:.0f} msg/s answered "
+          f"{dict(sorted(outcomes.items()))}")
+    print(f"    guest /api/chat without the flood: {_ms(calm)} ({len(calm)} round trips)")
+    print(f"    guest /api/chat during the flood:  {_ms(during)} ({len(during)} round trips)")
 
 
 # --- hand-off storm ------------------------------------------------------------------------------------------
@@ -333,7 +375,7 @@ async def duplicates(args: argparse.Namespace) -> None:
 async def run(args: argparse.Namespace) -> int:
     source = f" (server from {args.server_pythonpath})" if args.server_pythonpath else ""
     print(f"concierge bench abuse — attacks of issue 13 against concierge run on loopback{source}")
-    scenarios = {"login": login_flood, "storm": storm, "duplicates": duplicates}
+    scenarios = {"login": login_flood, "chat": chat_flood, "storm": storm, "duplicates": duplicates}
     for name, scenario in scenarios.items():
         if args.only in (None, name):
             await scenario(args)

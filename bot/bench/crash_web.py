@@ -24,7 +24,7 @@ import aiohttp
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.bench.server import MESSAGES, free_port, spawn, stop, wait_healthy
+from bot.bench.server import MESSAGES, UNLIMITED_CLIENTS, free_port, spawn, stop, wait_healthy
 from crm.db import Database
 from crm.models import InboxUpdate, Message
 from crm.types import utcnow
@@ -81,7 +81,7 @@ async def web_crash_run(
     clients = [_Client(f"bench{n:04d}{os.urandom(12).hex()}", {}, {}) for n in range(sessions)]
     with tempfile.TemporaryDirectory(prefix="concierge-crash-web-") as tmp:
         data_dir, port = Path(tmp) / "data", free_port()
-        env = {"CONCIERGE_DATABASE_URL": database_url} if database_url else {}
+        env = {**UNLIMITED_CLIENTS, **({"CONCIERGE_DATABASE_URL": database_url} if database_url else {})}
         first = spawn(config, data_dir, port, env)
         await wait_healthy(port, first)
         deadline = time.monotonic() + timeout

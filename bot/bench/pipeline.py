@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.bench.server import MESSAGES, free_port, percentile, spawn, stop, wait_healthy
+from bot.bench.server import MESSAGES, UNLIMITED_CLIENTS, free_port, percentile, spawn, stop, wait_healthy
 
 
 def add_bench_pipeline(bench_subparsers: Any) -> None:
@@ -49,8 +49,7 @@ async def _guest(
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="concierge-bench-") as tmp:
         port = free_port()
-        # the simulated guests all come from loopback, each stands for a client of its own
-        process = spawn(args.config, Path(tmp), port, {"CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE": "0"})
+        process = spawn(args.config, Path(tmp), port, UNLIMITED_CLIENTS)
         try:
             startup = await wait_healthy(port, process)
             url = f"http://127.0.0.1:{port}/api/chat"

@@ -70,6 +70,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+# Simulated guests all come from loopback, each standing for a client of its own: the per-address limits off.
+UNLIMITED_CLIENTS = {"CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE": "0", "CONCIERGE_LIMITS_WEB_MESSAGES_PER_SECOND": "0"}
+
 MESSAGES = [
     "早餐几点开始？",
     "wifi password?",

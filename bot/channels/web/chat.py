@@ -111,6 +111,10 @@ async def chat_api(request: web.Request) -> web.Response:
         await limits.admit(request, payload["session"])
     except TooMany as refused:
         return limits.too_many(refused)
+    try:
+        await limits.pace(request)
+    except TooMany as refused:
+        return limits.too_many(refused, "messages")
     result = await _submit(request.app[PIPELINE_KEY], payload)
     return web.json_response(_answer(payload, result), dumps=_dumps)
 
@@ -174,6 +178,12 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
             refusal = await subscribe(payload["session"])
             if refusal is not None:
                 await socket.send_str(_dumps({"id": payload["id"], "error": refusal}))
+                continue
+            try:
+                await limits.pace(request)
+            except TooMany as refused:
+                await socket.send_str(_dumps({"id": payload["id"], "error": "too many messages from this address; "
+                                              f"try again in {refused.header} s"}))
                 continue
             result = await _submit(pipeline, payload)
             await socket.send_str(_dumps(_answer(payload, result)))
