@@ -124,6 +124,25 @@ async def _guest(client: aiohttp.ClientSession, url: str, number: int, timings: 
         await asyncio.sleep(0.2)
 
 
+async def _guests_calm_then_during(args: argparse.Namespace, url: str,
+                                   attack: Callable[[float], Awaitable[Any]]) -> tuple[list[float], list[float], float]:
+    """Guests' round trips alone, then while ``attack(deadline)`` runs (until it ends or the deadline); and
+    how long the attack ran."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as guests:
+        await asyncio.gather(*(_guest(guests, url, n, [], lambda sent: sent < 3) for n in range(args.guests)))
+        calm: list[float] = []
+        await asyncio.gather(*(_guest(guests, url, n, calm, lambda sent: sent < args.messages) for n in range(args.guests)))
+        during: list[float] = []
+        started = time.perf_counter()
+        deadline = started + args.flood_seconds
+        attacking = asyncio.ensure_future(attack(deadline))
+        await asyncio.gather(*(_guest(guests, url, n, during,
+                                      lambda sent: not attacking.done() and time.perf_counter() < deadline)
+                               for n in range(args.guests)))
+        await attacking
+    return calm, during, time.perf_counter() - started
+
+
 async def _attacker(base: str, attempts: list[int], rng: random.Random, outcomes: Counter[int], until: float) -> None:
     """One client (its own login cookie) sending login attempts until the shared count runs out."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
@@ -148,22 +167,10 @@ async def login_flood(args: argparse.Namespace) -> None:
             await wait_healthy(port, process)
             base = f"http://127.0.0.1:{port}"
             url = base + "/api/chat"
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as guests:
-                await asyncio.gather(*(_guest(guests, url, n, [], lambda sent: sent < 3) for n in range(args.guests)))
-                calm: list[float] = []
-                await asyncio.gather(*(_guest(guests, url, n, calm, lambda sent: sent < args.messages)
-                                       for n in range(args.guests)))
-                flood: list[float] = []
-                outcomes: Counter[int] = Counter()
-                attempts, rng = [args.logins], random.Random(13)
-                started = time.perf_counter()
-                deadline = time.perf_counter() + args.flood_seconds
-                attack = asyncio.gather(*(_attacker(base, attempts, rng, outcomes, deadline) for _ in range(args.attackers)))
-                await asyncio.gather(*(_guest(guests, url, n, flood,
-                                              lambda sent: not attack.done() and time.perf_counter() < deadline)
-                                       for n in range(args.guests)))
-                await attack
-                took = time.perf_counter() - started
+            outcomes: Counter[int] = Counter()
+            attempts, rng = [args.logins], random.Random(13)
+            calm, flood, took = await _guests_calm_then_during(args, url, lambda deadline: asyncio.gather(
+                *(_attacker(base, attempts, rng, outcomes, deadline) for _ in range(args.attackers))))
         finally:
             stop(process)
     calm_p95, flood_p95 = percentile(sorted(calm), 0.95), percentile(sorted(flood), 0.95)
@@ -193,18 +200,10 @@ async def chat_flood(args: argparse.Namespace) -> None:
         try:
             await wait_healthy(port, process)
             url = f"http://127.0.0.1:{port}/api/chat"
+            outcomes: Counter[int] = Counter()
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
-                await asyncio.gather(*(_guest(client, url, n, [], lambda sent: sent < 3) for n in range(args.guests)))
-                calm: list[float] = []
-                await asyncio.gather(*(_guest(client, url, n, calm, lambda sent: sent < args.messages)
-                                       for n in range(args.guests)))
-                during: list[float] = []
-                outcomes: Counter[int] = Counter()
-                until = time.perf_counter() + args.flood_seconds
-                attack = asyncio.gather(*(_flooder(client, url, n, until, outcomes) for n in range(args.attackers)))
-                await asyncio.gather(*(_guest(client, url, n, during, lambda sent: time.perf_counter() < until)
-                                       for n in range(args.guests)))
-                await attack
+                calm, during, _ = await _guests_calm_then_during(args, url, lambda deadline: asyncio.gather(
+                    *(_flooder(client, url, n, deadline, outcomes) for n in range(args.attackers))))
         finally:
             stop(process)
     print(f"  chat flood: {args.attackers} connections from one address, 3 sessions, 2 000-character messages for "
