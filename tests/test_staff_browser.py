@@ -151,3 +151,38 @@ async def test_logged_out_access_redirects_to_login(browser: Any, app: Concierge
         assert "/staff/login?next=" in page.url
         assert await page.locator("input[type=password]").count() == 1
     await context.close()
+
+
+async def test_a_new_hotels_pages_load_without_a_browser_error(browser: Any, app: Concierge) -> None:
+    """What a new hotel sees first, with the browser's console open: the chat page (a few messages, one of
+    them markup) and every dashboard page a manager's menu offers. Chrome's own icon request was a 404
+    on every page."""
+    problems: list[str] = []
+
+    def watch(page: Any) -> None:
+        page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
+        page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
+                if response.status >= 400 else None)
+
+    context = await browser.new_context(viewport=PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.on("page", watch)
+    guest = await context.new_page()
+    await guest.goto(base(app) + "/")
+    await guest.wait_for_selector("li.msg--bot")
+    for text in ("你好", "<b>早餐</b>几点？😀", "转人工"):
+        await guest.fill("#text", text)
+        await guest.press("#text", "Enter")
+    await guest.wait_for_selector("li.msg--bot:has-text('#1')")
+    await guest.wait_for_timeout(500)  # the icon is fetched after the page's load
+    staff = await _staff_page(browser, app, MANAGER)
+    watch(staff)
+    await staff.reload()
+    for href in await staff.eval_on_selector_all("nav a", "links => links.map(link => link.getAttribute('href'))"):
+        await staff.goto(base(app) + href)
+        await staff.wait_for_load_state("load")
+    await staff.goto(base(app) + "/staff/tickets/1")
+    await staff.wait_for_timeout(500)
+    assert problems == []
