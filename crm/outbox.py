@@ -187,6 +187,20 @@ async def fold(db: Database, folded: list[tuple[int, Outbox]]) -> None:
             await enqueue(session, digest)
 
 
+async def alerts_sent_since(db: Database, chat: str, since: datetime) -> int:
+    """Ticket alerts posted to staff chat ``chat`` since ``since``, by any worker. Read through the lane
+    index (status, kind, due time): an alert queued before ``since`` and sent after it is not counted."""
+    async with db.read(short=True) as session:
+        result = await session.execute(
+            select(func.count()).select_from(Outbox).where(
+                Outbox.status == "sent", Outbox.kind == "staff", Outbox.next_attempt_at >= since,  # type: ignore[arg-type,operator]
+                Outbox.sent_at >= since, Outbox.ticket_id.is_not(None),  # type: ignore[operator,union-attr]
+                Outbox.external_id.startswith(f"{chat}:", autoescape=True),  # type: ignore[union-attr]
+            )
+        )
+        return int(result.scalar_one())
+
+
 async def folded_into(session: AsyncSession, digest_key: str) -> list[Outbox]:
     result = await session.execute(
         select(Outbox).where(Outbox.status == "folded", Outbox.external_id == digest_key).order_by(Outbox.id)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ never sent twice by two workers."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -17,7 +18,7 @@ import bot.ratelimit
 import crm.outbox
 from bot.app import Concierge
 from bot.bench.fake_bot_api import FakeBotApi
-from crm.models import Outbox, Ticket
+from crm.models import Guest, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.conftest import STAFF_CHAT, SettingsFactory, running
@@ -91,6 +92,58 @@ async def test_an_alert_storm_folds_into_a_digest_and_loses_no_ticket(storm_bot:
     assert len(digests) == 1 and "9" in digests[0]
     assert tickets == 12, "every ticket is there for the dashboard"
     assert statuses == {"sent": 3, "folded": 9}
+
+
+async def test_two_workers_share_a_staff_chats_alert_budget(
+    make_settings: SettingsFactory, analyzer: Analyzer, telegram_env: dict[str, str], fake_api: FakeBotApi,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each worker kept its own count: with the budget spent by one, the next worker posted its own three
+    cards in the same window. Now a worker under its own count asks the outbox what every worker posted."""
+    monkeypatch.setattr(bot.ratelimit, "GROUP_GAP", 0.05)
+    settings = make_settings(**telegram_env, CONCIERGE_TELEGRAM_WEBHOOK_URL="https://hotel.example/telegram/webhook",
+                             CONCIERGE_TELEGRAM_WEBHOOK_SECRET="workers-secret")
+    settings = settings.model_copy(update={"limits": settings.limits.model_copy(update={"staff_alerts_per_window": 3})})
+    frozen = time.time()  # one digest window for the whole test, wherever the clock's five minutes turn
+
+    async def alerts(app: Concierge, count: int) -> None:
+        async with app.db.write() as session:
+            guest = Guest(name="storm")
+            session.add(guest)
+            await session.flush()
+            tickets = [Ticket(guest_id=guest.id, category="other", department="front_desk", channel="web",
+                              summary=f"hand-off {n}")
+                       for n in range(count)]
+            session.add_all(tickets)
+            await session.flush()
+            session.add_all(Outbox(channel="staff", chat_id=str(STAFF_CHAT), kind="staff", ticket_id=ticket.id,
+                                   text=f"alert {ticket.id}") for ticket in tickets)
+        app.deliverer.wake()
+
+    first = Concierge(settings, analyzer=analyzer)
+    await first.start()
+    try:
+        assert first.telegram is not None
+        first.telegram.staff.budget.clock = lambda: frozen
+        await alerts(first, 5)
+        await fake_api.wait_for(lambda: len(fake_api.to_chat(STAFF_CHAT)) >= 3, timeout=15)
+        await settle(first, fake=fake_api, horizon=0)
+    finally:
+        await first.stop()
+    second = Concierge(settings, analyzer=analyzer, worker=True)
+    await second.start()
+    try:
+        assert second.telegram is not None
+        second.telegram.staff.budget.clock = lambda: frozen
+        await alerts(second, 2)
+        await settle(second, fake=fake_api, horizon=0)
+        async with second.db.read() as session:
+            statuses = Counter((await session.execute(select(Outbox.status).where(Outbox.kind == "staff"))).scalars())
+    finally:
+        await second.stop()
+    cards = [m.text for m in fake_api.to_chat(STAFF_CHAT) if m.text.startswith("alert")]
+    assert len(cards) == 3, cards
+    assert statuses == {"sent": 3, "folded": 4}
 
 
 @pytest.fixture

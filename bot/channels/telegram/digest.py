@@ -7,7 +7,8 @@ marked ``folded`` (crm.outbox.fold) and counted in one digest row per chat and w
 window ends: "37 new alerts in the last 5 min: 31 hand-offs, 4 complaints … → dashboard". Nothing is
 lost: every ticket is on the dashboard, and the folded rows stay in the outbox, named by the digest.
 
-The budget is kept per process: with two workers sending, a chat may get up to twice its budget.
+Each worker counts what it posted and, while under budget, what every worker has posted (from the
+outbox), so two workers share one budget; two alerts taken at the same instant may still pass it by one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import LimitsSettings
+from crm.db import Database
 from crm.models import Outbox, Ticket
-from crm.outbox import folded_into
+from crm.outbox import alerts_sent_since, folded_into
 from handlers.i18n import Catalog
 
 DIGEST_KIND = "digest"
@@ -40,12 +42,14 @@ class AlertBudget:
         """Ticket alerts and SLA escalations fold; answers to staff commands and notices never do."""
         return row.kind == "staff" and row.ticket_id is not None
 
-    def take(self, chat: str) -> Outbox | None:
+    async def take(self, db: Database, chat: str) -> Outbox | None:
         """None: post the alert (it is counted). Otherwise the digest row it folds into (queue it)."""
         start = int(self.clock()) // self.window * self.window
         window, spent = self._spent.get(chat, (start, 0))
         if window != start:
             spent = 0
+        if spent < self.per_window:  # what this worker posted, or what all did (in flight here: not yet)
+            spent = max(spent, await alerts_sent_since(db, chat, datetime.fromtimestamp(start, UTC)))
         if spent < self.per_window:
             self._spent[chat] = (start, spent + 1)
             return None

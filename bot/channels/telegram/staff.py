@@ -382,7 +382,7 @@ class TelegramStaff:
         if chat is None:
             return HELD
         if self.budget.folds(row):
-            digest = self.budget.take(str(chat))
+            digest = await self.budget.take(self.db, str(chat))
             if digest is not None:
                 return Fold(digest)
         message_id = await self.send_text(str(chat), text, buttons)
