@@ -68,9 +68,10 @@ BODIES = st.one_of(
 
 @pytest.fixture
 async def web_bot(make_settings: SettingsFactory, analyzer: Analyzer) -> AsyncIterator[Concierge]:
-    """Hundreds of generated sessions from one loopback address: the per-address limit on new sessions
-    (tests/test_abuse_guest.py) is not what these properties are about."""
-    async with running(make_settings(CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE="0"), analyzer) as app:
+    """Hundreds of generated sessions from one loopback address: the per-address limits on new sessions and
+    on messages (tests/test_abuse_guest.py) are not what these properties are about."""
+    settings = make_settings(CONCIERGE_LIMITS_WEB_SESSIONS_PER_MINUTE="0", CONCIERGE_LIMITS_WEB_MESSAGES_PER_SECOND="0")
+    async with running(settings, analyzer) as app:
         yield app
 
 
