@@ -95,7 +95,8 @@ async def test_a_flooding_address_waits_its_turn_and_others_do_not(
         waiting_when_neighbour_answered = sum(not task.done() for task in attack)
         statuses = await asyncio.gather(*attack)
     assert waiting_when_neighbour_answered >= 3
-    assert sorted(statuses) == [200, 200, 200, 200, 429, 429]  # 2 at once, 2 paced (0.5 s, 1 s), 2 past 1 s
+    # 2 at once, 2 paced (0.5 s, 1 s), 2 past the 1 s longest wait (one fewer if the six arrived over 0.5 s)
+    assert statuses.count(200) >= 4 and statuses.count(429) >= 1 and set(statuses) == {200, 429}
     assert max(finished.values()) >= 1.0  # the refusals too came only after the longest wait
 
 
