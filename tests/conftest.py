@@ -87,12 +87,8 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
 
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotApi]:
-    server = FakeBotApi()
-    await server.start()
-    try:
+    async with FakeBotApi() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @asynccontextmanager

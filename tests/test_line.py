@@ -18,27 +18,19 @@ from crm.models import Booking, Guest, InboxUpdate, Outbox, Ticket
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.channel_helpers import exchange, joined_text, settle_channel
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, running
 
 
 @pytest.fixture
 async def line() -> AsyncIterator[FakeLine]:
-    fake = FakeLine()
-    await fake.start()
-    try:
+    async with FakeLine() as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
 async def bot(make_settings: SettingsFactory, analyzer: Analyzer, line: FakeLine) -> AsyncIterator[Concierge]:
-    app = Concierge(make_settings(**line.env()), analyzer=analyzer)
-    await app.start()
-    try:
+    async with running(make_settings(**line.env()), analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def _send(

@@ -18,7 +18,7 @@ from crm.models import Booking, ChannelToken, Guest, InboxUpdate, Message, Outbo
 from crm.types import utcnow
 from nlp import Analyzer
 from tests.channel_helpers import settle_channel
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, running
 
 SAFE_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # an EncodingAESKey: 43 characters
 CHOICE = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
@@ -26,12 +26,8 @@ CHOICE = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
 
 @pytest.fixture
 async def wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat()
-    await fake.start()
-    try:
+    async with FakeWeChat() as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 async def _bot(make_settings: SettingsFactory, analyzer: Analyzer, fake: FakeWeChat, **env: str) -> Concierge:
@@ -42,11 +38,8 @@ async def _bot(make_settings: SettingsFactory, analyzer: Analyzer, fake: FakeWeC
 
 @pytest.fixture
 async def bot(make_settings: SettingsFactory, analyzer: Analyzer, wechat: FakeWeChat) -> AsyncIterator[Concierge]:
-    app = await _bot(make_settings, analyzer, wechat)
-    try:
+    async with running(make_settings(**wechat.env()), analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 def choice(text: str, wanted: str) -> str:
@@ -141,19 +134,13 @@ async def test_a_retried_message_is_answered_once(
 async def test_safe_mode_decrypts_and_refuses_a_forged_body(
     make_settings: SettingsFactory, analyzer: Analyzer, client: aiohttp.ClientSession
 ) -> None:
-    fake = FakeWeChat(aes_key=SAFE_KEY)
-    await fake.start()
-    app = await _bot(make_settings, analyzer, fake)
-    try:
+    async with FakeWeChat(aes_key=SAFE_KEY) as fake, running(make_settings(**fake.env()), analyzer) as app:
         assert "CloudRest-Guest" in await _turn(fake, client, app, "oSafe", "wifi password?")
         _id, xml = fake.text_xml("oSafe", "wifi?")
         assert (await fake.deliver(client, app.port, xml, bad_signature=True))[0] == 403
         other = FakeWeChat(aes_key=SAFE_KEY, app_id="wx-someone-else")  # right key, another account's AppID
         other.port = fake.port
         assert (await other.deliver(client, app.port, xml))[0] == 403
-    finally:
-        await app.stop()
-        await fake.stop()
 
 
 async def test_access_token_is_stored_shared_and_refreshed_when_refused(

@@ -19,19 +19,15 @@ from crm.types import utcnow
 from nlp import Analyzer
 from tests import staff_helpers
 from tests.channel_helpers import exchange, joined_text, settle_channel
-from tests.conftest import SettingsFactory
+from tests.conftest import SettingsFactory, running
 
 CAMPAIGN_TEMPLATE, REPLY_TEMPLATE = "hotel_news", "staff_followup"
 
 
 @pytest.fixture
 async def whatsapp() -> AsyncIterator[FakeWhatsApp]:
-    fake = FakeWhatsApp()
-    await fake.start()
-    try:
+    async with FakeWhatsApp() as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
@@ -44,12 +40,8 @@ async def bot(make_settings: SettingsFactory, analyzer: Analyzer, whatsapp: Fake
             )
         }
     )
-    app = Concierge(settings, analyzer=analyzer)
-    await app.start()
-    try:
+    async with running(settings, analyzer) as app:
         yield app
-    finally:
-        await app.stop()
 
 
 async def _send(

@@ -13,9 +13,11 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
+
+from bot.bench.fake_platform import FakeServer
 
 BOT_ID = 4242
 
@@ -38,7 +40,7 @@ class Edit:
 
 
 @dataclass
-class FakeBotApi:
+class FakeBotApi(FakeServer):
     token: str = "4242:TEST-token-not-a-secret-aaaaaaaaaaaa"
     global_limit: float | None = None  # messages per second before answering 429
     per_chat_gap: float | None = None  # seconds between two messages to one private chat
@@ -59,29 +61,17 @@ class FakeBotApi:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
-    _sent_event: asyncio.Event = field(default_factory=asyncio.Event)
-    _runner: web.AppRunner | None = None
-    port: int = 0
+    # A bot's getUpdates long poll is usually open when the fake stops: cut it off at once rather than
+    # wait up to the poll timeout for it (Telegram, too, simply closes the connection).
+    shutdown_timeout: ClassVar[float] = 0.01
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
-    async def start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._dispatch)
         app.router.add_get("/bot{token}/{method}", self._dispatch)
-        # A bot's getUpdates long poll is usually open when the fake stops: cut it off at once rather than
-        # wait up to the poll timeout for it (Telegram, too, simply closes the connection).
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.01)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # --- what a test does as "Telegram users" -------------------------------------------------------
     def _user(self, user_id: int, language: str, first_name: str) -> dict[str, Any]:
@@ -154,18 +144,8 @@ class FakeBotApi:
     def to_chat(self, chat_id: int) -> list[Sent]:
         return [message for message in self.sent if message.chat_id == chat_id]
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
-        """Wait until ``predicate()`` is true (checked after every sent message)."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out; sent so far: {[(m.chat_id, m.text[:40]) for m in self.sent]}")
-            self._sent_event.clear()
-            try:
-                await asyncio.wait_for(self._sent_event.wait(), timeout=min(remaining, 0.5))
-            except TimeoutError:
-                pass
+    def progress(self) -> str:
+        return f"; sent so far: {[(m.chat_id, m.text[:40]) for m in self.sent]}"
 
     # --- the Bot API -----------------------------------------------------------------------------------
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -236,7 +216,7 @@ class FakeBotApi:
         message_id = next(self._message_ids)
         markup = params.get("reply_markup")
         self.sent.append(Sent(chat_id, text, markup if isinstance(markup, dict) else None, now, message_id))
-        self._sent_event.set()
+        self.received()
         return _ok({"message_id": message_id, "date": int(time.time()), "text": text,
                     "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}})
 
@@ -270,7 +250,7 @@ class FakeBotApi:
             return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: message is not modified"}, status=400)
         original.text, original.reply_markup = text, markup if isinstance(markup, dict) else None
         self.edits.append(Edit(chat_id, message_id, text, original.reply_markup))
-        self._sent_event.set()
+        self.received()
         return _ok({"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()), "text": text,
                     "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}})
 
@@ -282,7 +262,7 @@ class FakeBotApi:
         markup = params.get("reply_markup")
         original.reply_markup = markup if isinstance(markup, dict) else None
         self.edits.append(Edit(chat_id, message_id, original.text, original.reply_markup))
-        self._sent_event.set()
+        self.received()
         return _ok({"message_id": message_id, "date": int(time.time()), "text": original.text,
                     "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"}})
 

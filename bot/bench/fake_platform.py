@@ -1,5 +1,5 @@
-"""What the fake messaging platforms (WeChat, WhatsApp, LINE) share: a local aiohttp server on a free port
-and a wait for what it has received."""
+"""What the fake messaging platforms (Telegram's Bot API, WeChat, WhatsApp, LINE) share: a local aiohttp
+server on a free port, used as ``async with``, and a wait for what it has received."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, Self
 
 from aiohttp import web
 
@@ -17,13 +18,26 @@ class FakeServer:
     _runner: web.AppRunner | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
+    shutdown_timeout: ClassVar[float] = 60.0  # aiohttp's default: open requests may finish
+
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError
+
+    def progress(self) -> str:
+        """What has arrived so far, for the message of a wait that timed out."""
+        return ""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def start(self) -> None:
         app = web.Application()
         self.routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.shutdown_timeout)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -42,7 +56,7 @@ class FakeServer:
         while not condition():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError("condition not met in time")
+                raise AssertionError(f"condition not met in time{self.progress()}")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.2))
