@@ -31,7 +31,8 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,20 +160,25 @@ async def _attacker(base: str, attempts: list[int], rng: random.Random, outcomes
             outcomes[response.status] += 1
 
 
-async def login_flood(args: argparse.Namespace) -> None:
+@asynccontextmanager
+async def _server(args: argparse.Namespace) -> AsyncIterator[str]:
+    """A ``concierge run`` on a fresh data dir for one scenario; yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="concierge-abuse-") as tmp:
         port = free_port()
         process = _spawn(args, args.config, Path(tmp), port)
         try:
             await wait_healthy(port, process)
-            base = f"http://127.0.0.1:{port}"
-            url = base + "/api/chat"
-            outcomes: Counter[int] = Counter()
-            attempts, rng = [args.logins], random.Random(13)
-            calm, flood, took = await _guests_calm_then_during(args, url, lambda deadline: asyncio.gather(
-                *(_attacker(base, attempts, rng, outcomes, deadline) for _ in range(args.attackers))))
+            yield f"http://127.0.0.1:{port}"
         finally:
             stop(process)
+
+
+async def login_flood(args: argparse.Namespace) -> None:
+    async with _server(args) as base:
+        outcomes: Counter[int] = Counter()
+        attempts, rng = [args.logins], random.Random(13)
+        calm, flood, took = await _guests_calm_then_during(args, base + "/api/chat", lambda deadline: asyncio.gather(
+            *(_attacker(base, attempts, rng, outcomes, deadline) for _ in range(args.attackers))))
     calm_p95, flood_p95 = percentile(sorted(calm), 0.95), percentile(sorted(flood), 0.95)
     print(f"  login flood: {args.attackers} clients, {sum(outcomes.values())} logins (random names and addresses; at most "
           f"{args.logins} or {args.flood_seconds:g} s) in {took:.1f} s "
@@ -194,18 +200,10 @@ async def _flooder(client: aiohttp.ClientSession, url: str, number: int, until: 
 
 
 async def chat_flood(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="concierge-abuse-") as tmp:
-        port = free_port()
-        process = _spawn(args, args.config, Path(tmp), port)
-        try:
-            await wait_healthy(port, process)
-            url = f"http://127.0.0.1:{port}/api/chat"
-            outcomes: Counter[int] = Counter()
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
-                calm, during, _ = await _guests_calm_then_during(args, url, lambda deadline: asyncio.gather(
-                    *(_flooder(client, url, n, deadline, outcomes) for n in range(args.attackers))))
-        finally:
-            stop(process)
+    async with _server(args) as base, aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as client:
+        url, outcomes = base + "/api/chat", Counter[int]()
+        calm, during, _ = await _guests_calm_then_during(args, url, lambda deadline: asyncio.gather(
+            *(_flooder(client, url, n, deadline, outcomes) for n in range(args.attackers))))
     print(f"  chat flood: {args.attackers} connections from one address, 3 sessions, 2 000-character messages for "
           f"{args.flood_seconds:g} s: {sum(outcomes.values()) / args.flood_seconds:.0f} msg/s answered "
           f"{dict(sorted(outcomes.items()))}")
