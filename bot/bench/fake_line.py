@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.bench.fake_platform import FakeServer
+from bot.bench.fake_platform import FakeServer, post_webhook
 
 
 @dataclass
@@ -143,11 +143,4 @@ class FakeLine(FakeServer):
         raw = json.dumps({"destination": "Ubot000", "events": list(events)}).encode()
         secret = b"not-the-secret" if bad_signature else self.channel_secret.encode()
         signature = base64.b64encode(hmac.new(secret, raw, hashlib.sha256).digest()).decode()
-        async with client.post(
-            f"http://127.0.0.1:{port}/line/webhook",
-            data=raw,
-            headers={"Content-Type": "application/json", "X-Line-Signature": signature},
-            timeout=aiohttp.ClientTimeout(total=15),
-        ) as response:
-            await response.read()
-            return response.status
+        return await post_webhook(client, port, "/line/webhook", raw, {"X-Line-Signature": signature})

@@ -9,7 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
+import aiohttp
 from aiohttp import web
+
+WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=15)
+
+
+async def post_webhook(client: aiohttp.ClientSession, port: int, path: str, raw: bytes, signature: dict[str, str]) -> int:
+    """Deliver a signed JSON callback to the bot on ``port`` as the platform would; the HTTP status."""
+    async with client.post(f"http://127.0.0.1:{port}{path}", data=raw, timeout=WEBHOOK_TIMEOUT,
+                           headers={"Content-Type": "application/json", **signature}) as response:
+        await response.read()
+        return response.status
 
 
 @dataclass

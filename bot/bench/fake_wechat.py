@@ -22,7 +22,7 @@ import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.bench.fake_platform import FakeServer
+from bot.bench.fake_platform import WEBHOOK_TIMEOUT, FakeServer
 
 
 @dataclass
@@ -180,7 +180,7 @@ class FakeWeChat(FakeServer):
             f"http://127.0.0.1:{port}/wechat/callback",
             params=params,
             data=body.encode(),
-            timeout=aiohttp.ClientTimeout(total=15),
+            timeout=WEBHOOK_TIMEOUT,
         ) as response:
             return response.status, await response.text()
 

@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.bench.fake_platform import FakeServer
+from bot.bench.fake_platform import FakeServer, post_webhook
 
 
 @dataclass
@@ -176,11 +176,4 @@ class FakeWhatsApp(FakeServer):
             for change in value.get("changes", []):
                 for message in change["value"].get("messages", []):
                     self.last_heard[message["from"]] = time.time()
-        async with client.post(
-            f"http://127.0.0.1:{port}/whatsapp/webhook",
-            data=raw,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-            timeout=aiohttp.ClientTimeout(total=15),
-        ) as response:
-            await response.read()
-            return response.status
+        return await post_webhook(client, port, "/whatsapp/webhook", raw, {"X-Hub-Signature-256": signature})
